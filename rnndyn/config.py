@@ -1,0 +1,37 @@
+"""Tunables of rnndyn in one place, so tests and users can patch them.
+
+Nothing here is a result; these are performance and safety knobs. Kernels receive
+the values as arguments (a compiled kernel cannot see a later change of a module
+global), so drivers read them at call time.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Largest result (bytes) a call may allocate before it is refused with a
+#: suggestion (``record="last"`` or a stride). Override with RNNDYN_MEMORY_LIMIT.
+MEMORY_LIMIT_BYTES: int = int(os.environ.get("RNNDYN_MEMORY_LIMIT", 4 * 2**30))
+
+#: LLVM fast-math flags allowed in kernels. Only contraction (FMA) and the
+#: reassociation-free flags: they keep results within the 1e-12 agreement with
+#: the reference. Never used on QR or log-accumulations.
+FASTMATH_FLAGS: frozenset = frozenset({"contract", "arcp", "nsz"})
+
+#: Batch elements one thread integrates together (state block of (n, chunk)):
+#: large enough for SIMD over the batch, small enough to stay in L1/L2.
+BATCH_CHUNK: int = 64
+
+#: State size from which a step's matrix product goes to BLAS (np.dot) instead
+#: of hand-written loops. Chosen by benchmarks/ (see RESULTS.md).
+BLAS_MIN_N: int = 48
+
+#: "auto" backend: use CUDA only when a GPU is visible and the work
+#: (B * T * n * n multiply-adds) is at least this large.
+CUDA_MIN_WORK: float = 1e9
+
+#: CUDA launch geometry.
+CUDA_THREADS_PER_BLOCK: int = 128
+#: n from which a CUDA kernel uses a block per trajectory (shared memory)
+#: instead of a thread per trajectory.
+CUDA_BLOCK_PER_TRAJECTORY_MIN_N: int = 16
