@@ -1,0 +1,352 @@
+"""The three RNN cells, as data: one update form serves them all.
+
+Every cell is an instance of
+
+    a_t = M h_{t-1} + V x_t + b
+    h_t = alpha h_{t-1} + beta_t ∘ phi(a_t)
+
+with (alpha, beta_t, M) = (0, 1, W) for :class:`VanillaRNN`, (1, eps, W − γI) for
+:class:`EulerRNN` and (1, eps or eps·z_t, W − Wᵀ − γI) for
+:class:`AntisymmetricRNN`, where the gate is z_t = σ(M h_{t-1} + V_z x_t + b_z)
+(Chang et al., ICLR 2019, eq. 13). The one-step Jacobian is always
+
+    J_t = alpha I + diag(D_t) M,   D_t = beta_t ∘ phi'(a_t)  [+ eps φ(a_t) ∘ σ'(a^z_t) when gated]
+
+because the gate's pre-activation uses the same M. Cells are frozen dataclasses:
+algorithms take a cell and unpack it with :meth:`kernel_params` into the arrays
+and scalars the kernels see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_float, as_real_array
+from .errors import UnknownNameError, ValidationError
+from .kernels import reference as _ref
+from .kernels.scalar import ACTIVATIONS
+
+
+class CellParams(NamedTuple):
+    """A cell unpacked for the kernels (internal; no Python objects reach a kernel)."""
+
+    alpha: float
+    eps: float
+    act: int
+    gated: bool
+    M: np.ndarray  # (n, n)
+    V: np.ndarray  # (n, d)
+    b: np.ndarray  # (n,)
+    Vz: np.ndarray  # (n, d), or (n, 0) when not gated
+    bz: np.ndarray  # (n,), or (0,) when not gated
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def _check_W(W) -> np.ndarray:
+    W = as_real_array(W, "W", ndim=2)
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValidationError(f"W: expected a square (n, n) matrix with n >= 1, got shape {W.shape}")
+    return W
+
+
+def _check_input_weights(V, name: str, n: int) -> np.ndarray:
+    if V is None:
+        return np.zeros((n, 0))
+    V = as_real_array(V, name, ndim=(1, 2))
+    if V.ndim == 1:  # a single input channel given as a vector
+        V = V.reshape(n if V.size == n else -1, 1)
+    if V.shape[0] != n:
+        raise ValidationError(f"{name}: expected shape ({n}, d) to match W of shape ({n}, {n}), got {V.shape}")
+    return V
+
+
+def _check_bias(b, name: str, n: int) -> np.ndarray:
+    if b is None:
+        return np.zeros(n)
+    b = as_real_array(b, name, ndim=1)
+    if b.shape != (n,):
+        raise ValidationError(f"{name}: expected shape ({n},) to match W of shape ({n}, {n}), got {b.shape}")
+    return b
+
+
+def _check_activation(activation) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise UnknownNameError(
+            f"activation: expected one of {', '.join(sorted(ACTIVATIONS))}, got {activation!r}"
+        )
+    return activation
+
+
+class _Cell:
+    """Methods shared by every cell (a mixin of the frozen dataclasses below)."""
+
+    W: np.ndarray
+    V: np.ndarray
+    b: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """State size."""
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        """Input size (0 when the cell has no input weights)."""
+        return self.V.shape[1]
+
+    @property
+    def recurrent_matrix(self) -> np.ndarray:
+        """The effective matrix M of the update a_t = M h_{t-1} + V x_t + b."""
+        return self.kernel_params().M
+
+    def kernel_params(self) -> CellParams:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def _prepare(self, h, x):
+        h = as_real_array(h, "h", ndim=(1, 2))
+        if h.shape[-1] != self.n:
+            raise ValidationError(f"h: expected last dimension {self.n} (the state size), got shape {h.shape}")
+        batched = h.ndim == 2
+        H = h.reshape(-1, self.n)
+        if x is None:
+            X = np.zeros((H.shape[0], self.d))
+        else:
+            x = as_real_array(x, "x", ndim=(1, 2))
+            if x.shape[-1] != self.d:
+                raise ValidationError(f"x: expected last dimension {self.d} (the input size), got shape {x.shape}")
+            batched = batched or x.ndim == 2
+            X = x.reshape(-1, self.d)
+            if X.shape[0] != H.shape[0]:
+                if H.shape[0] == 1:
+                    H = np.broadcast_to(H, (X.shape[0], self.n))
+                elif X.shape[0] == 1:
+                    X = np.broadcast_to(X, (H.shape[0], self.d))
+                else:
+                    raise ValidationError(f"x: batch size {X.shape[0]} does not match h's batch size {H.shape[0]}")
+        return H, X, batched
+
+    def step(self, h, x=None) -> np.ndarray:
+        """One update h_t = F(h_{t-1}, x_t).
+
+        Parameters
+        ----------
+        h : array_like, shape (n,) or (B, n)
+        x : array_like, shape (d,) or (B, d), optional
+
+        Returns
+        -------
+        ndarray, shape of ``h`` (or (B, n) when ``x`` is batched)
+        """
+        H, X, batched = self._prepare(h, x)
+        out = _ref.step(H, X, *self.kernel_params())
+        return out if batched else out[0]
+
+    def jacobian(self, h, x=None) -> np.ndarray:
+        """One-step Jacobian ∂h_t/∂h_{t-1} = alpha I + diag(D_t) M at state ``h``.
+
+        Parameters
+        ----------
+        h : array_like, shape (n,) or (B, n)
+        x : array_like, shape (d,) or (B, d), optional
+
+        Returns
+        -------
+        ndarray, shape (n, n) or (B, n, n)
+        """
+        H, X, batched = self._prepare(h, x)
+        out = _ref.jacobian(H, X, *self.kernel_params())
+        return out if batched else out[0]
+
+    def __repr__(self) -> str:
+        extra = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if not isinstance(getattr(self, f.name), np.ndarray) and getattr(self, f.name) is not None
+        )
+        return f"{type(self).__name__}(n={self.n}, d={self.d}{', ' if extra else ''}{extra})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class VanillaRNN(_Cell):
+    """h_t = φ(W h_{t-1} + V x_t + b).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+    V : array_like, shape (n, d), optional
+        Input weights; None means no input term.
+    b : array_like, shape (n,), optional
+    activation : {"tanh", "relu", "linear", "sigmoid"}
+
+    Examples
+    --------
+    >>> import rnndyn as rd
+    >>> cell = rd.VanillaRNN(rd.named_matrix("rotation"))
+    >>> cell.step([0.0, 0.5]).round(4)
+    array([ 0.4621, -0.    ])
+    """
+
+    W: np.ndarray
+    V: np.ndarray | None = None
+    b: np.ndarray | None = None
+    activation: str = "tanh"
+
+    def __post_init__(self):
+        W = _check_W(self.W)
+        n = W.shape[0]
+        object.__setattr__(self, "W", _frozen(W))
+        object.__setattr__(self, "V", _frozen(_check_input_weights(self.V, "V", n)))
+        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
+        object.__setattr__(self, "activation", _check_activation(self.activation))
+
+    def kernel_params(self) -> CellParams:
+        """The cell unpacked for the kernels (alpha = 0, eps = 1, M = W)."""
+        n = self.n
+        return CellParams(0.0, 1.0, ACTIVATIONS[self.activation], False, self.W, self.V, self.b,
+                          np.zeros((n, 0)), np.zeros(0))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class EulerRNN(_Cell):
+    """The "RNN with feedback": h_t = h_{t-1} + ε φ((W − γI) h_{t-1} + V x_t + b).
+
+    The forward-Euler discretisation of h' = φ((W − γI) h + V x + b) with step ε
+    (Chang et al., ICLR 2019, Sec. 3; seed 001).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+    V : array_like, shape (n, d), optional
+    b : array_like, shape (n,), optional
+    eps : float
+        Step size ε > 0.
+    gamma : float
+        Diffusion γ ≥ 0, subtracted from the diagonal.
+    activation : {"tanh", "relu", "linear", "sigmoid"}
+
+    Examples
+    --------
+    >>> import rnndyn as rd
+    >>> cell = rd.EulerRNN(rd.named_matrix("W0"), eps=0.1, gamma=0.15)
+    >>> cell.recurrent_matrix
+    array([[-0.15, -2.  ],
+           [ 2.  , -0.15]])
+    """
+
+    W: np.ndarray
+    V: np.ndarray | None = None
+    b: np.ndarray | None = None
+    eps: float = 0.1
+    gamma: float = 0.0
+    activation: str = "tanh"
+
+    def __post_init__(self):
+        W = _check_W(self.W)
+        n = W.shape[0]
+        object.__setattr__(self, "W", _frozen(W))
+        object.__setattr__(self, "V", _frozen(_check_input_weights(self.V, "V", n)))
+        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
+        object.__setattr__(self, "eps", as_float(self.eps, "eps", positive=True))
+        object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
+        object.__setattr__(self, "activation", _check_activation(self.activation))
+
+    def kernel_params(self) -> CellParams:
+        """The cell unpacked for the kernels (alpha = 1, M = W − γI)."""
+        n = self.n
+        M = self.W - self.gamma * np.eye(n)
+        return CellParams(1.0, self.eps, ACTIVATIONS[self.activation], False, M, self.V, self.b,
+                          np.zeros((n, 0)), np.zeros(0))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AntisymmetricRNN(_Cell):
+    """h_t = h_{t-1} + ε [z_t ∘] φ((W − Wᵀ − γI) h_{t-1} + V x_t + b).
+
+    Chang, Chen, Haber, Chi, "AntisymmetricRNN: A Dynamical System View on
+    Recurrent Neural Networks", ICLR 2019, eqs. 11-13 (seed 001). W − Wᵀ has
+    purely imaginary eigenvalues (the critical criterion), γ moves them into the
+    left half-plane so that forward Euler is stable.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        The free matrix; only W − Wᵀ enters the dynamics.
+    V : array_like, shape (n, d), optional
+    b : array_like, shape (n,), optional
+    eps : float
+        Step size ε > 0.
+    gamma : float
+        Diffusion γ ≥ 0.
+    gated : bool
+        Use the input gate z_t = σ((W − Wᵀ − γI) h_{t-1} + V_z x_t + b_z).
+    Vz : array_like, shape (n, d), optional
+        Gate input weights (zeros when omitted); only with ``gated=True``.
+    bz : array_like, shape (n,), optional
+        Gate bias (zeros when omitted); only with ``gated=True``.
+    activation : {"tanh", "relu", "linear", "sigmoid"}
+
+    Examples
+    --------
+    >>> import numpy as np, rnndyn as rd
+    >>> cell = rd.AntisymmetricRNN(rd.named_matrix("fibonacci"), eps=0.1, gamma=0.15)
+    >>> np.linalg.eigvals(cell.recurrent_matrix)
+    array([-0.15+0.j, -0.15+0.j])
+    """
+
+    W: np.ndarray
+    V: np.ndarray | None = None
+    b: np.ndarray | None = None
+    eps: float = 0.1
+    gamma: float = 0.0
+    gated: bool = False
+    Vz: np.ndarray | None = None
+    bz: np.ndarray | None = None
+    activation: str = "tanh"
+
+    def __post_init__(self):
+        W = _check_W(self.W)
+        n = W.shape[0]
+        object.__setattr__(self, "W", _frozen(W))
+        V = _check_input_weights(self.V, "V", n)
+        object.__setattr__(self, "V", _frozen(V))
+        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
+        object.__setattr__(self, "eps", as_float(self.eps, "eps", positive=True))
+        object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
+        if not isinstance(self.gated, (bool, np.bool_)):
+            raise ValidationError(f"gated: expected True or False, got {self.gated!r}")
+        object.__setattr__(self, "gated", bool(self.gated))
+        if not self.gated and (self.Vz is not None or self.bz is not None):
+            raise ValidationError("Vz, bz: gate weights were given but gated=False; pass gated=True")
+        if self.gated:
+            Vz = np.zeros_like(V) if self.Vz is None else _check_input_weights(self.Vz, "Vz", n)
+            if Vz.shape != V.shape:
+                raise ValidationError(f"Vz: expected shape {V.shape} (the shape of V), got {Vz.shape}")
+            object.__setattr__(self, "Vz", _frozen(Vz))
+            object.__setattr__(self, "bz", _frozen(_check_bias(self.bz, "bz", n)))
+        object.__setattr__(self, "activation", _check_activation(self.activation))
+
+    def kernel_params(self) -> CellParams:
+        """The cell unpacked for the kernels (alpha = 1, M = W − Wᵀ − γI)."""
+        n = self.n
+        M = (self.W - self.W.T) - self.gamma * np.eye(n)
+        if self.gated:
+            return CellParams(1.0, self.eps, ACTIVATIONS[self.activation], True, M, self.V, self.b,
+                              self.Vz, self.bz)
+        return CellParams(1.0, self.eps, ACTIVATIONS[self.activation], False, M, self.V, self.b,
+                          np.zeros((n, 0)), np.zeros(0))
+
+
+CELL_TYPES = {"vanilla": VanillaRNN, "euler": EulerRNN, "antisymmetric": AntisymmetricRNN}

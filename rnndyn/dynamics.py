@@ -1,0 +1,312 @@
+"""Trajectories and tangent dynamics of RNN cells.
+
+:func:`simulate` integrates a batch of trajectories; :func:`tangent` propagates
+the end-to-end Jacobian A_t = ∂h_t/∂h_0 = J_t ⋯ J_1 alongside the state — the
+product whose growth or decay *is* the exploding or vanishing gradient
+(Chang et al. 2019, Sec. 3: dA/dt = J A; Grosse, CSC321 L15).
+
+Shapes follow one rule: ``h0`` is (n,) or (B, n), ``inputs`` (T, d) or (B, T, d)
+or None, and a result carries a batch axis exactly when the caller gave one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import config
+from ._validate import as_int, as_real_array, choice
+from .backends import get_backend
+from .errors import ArgumentTypeError, DivergenceWarning, MemoryLimitError, ValidationError
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated, kernel-ready arguments of a trajectory computation (internal)."""
+
+    params: tuple  # CellParams with input weights dropped when inputs is None
+    h0: np.ndarray  # (B, n)
+    inputs: np.ndarray  # (Bi, T, d), Bi in {1, B}
+    batched: bool
+    steps: int
+
+
+def prepare(cell, h0, inputs=None, steps=None) -> Prepared:
+    """Check a (cell, h0, inputs, steps) request and bring it to kernel layout.
+
+    Shared by every algorithm that runs a cell along a trajectory (simulate,
+    tangent, bptt, lyapunov_spectrum) so that they accept and refuse the same
+    things.
+    """
+    if not hasattr(cell, "kernel_params"):
+        raise ArgumentTypeError(
+            f"cell: expected an rnndyn cell (VanillaRNN, EulerRNN, AntisymmetricRNN), got {type(cell).__name__}"
+        )
+    p = cell.kernel_params()
+    n = cell.n
+    h0 = as_real_array(h0, "h0", ndim=(1, 2))
+    if h0.shape[-1] != n:
+        raise ValidationError(f"h0: expected last dimension {n} (the cell's state size), got shape {h0.shape}")
+    if h0.ndim == 2 and h0.shape[0] == 0:
+        raise ValidationError("h0: expected at least one initial state, got an empty batch")
+    H0 = h0.reshape(-1, n)
+    if steps is not None:
+        steps = as_int(steps, "steps", minimum=0)
+    if inputs is None:
+        if steps is None:
+            raise ValidationError("steps: required when inputs is None (the number of steps to run)")
+        X = np.zeros((1, steps, 0))
+        zero_in = np.zeros((n, 0))
+        p = p._replace(V=zero_in, Vz=zero_in if p.gated else p.Vz)
+        batched = h0.ndim == 2
+    else:
+        x = as_real_array(inputs, "inputs", ndim=(2, 3))
+        if cell.d == 0:
+            raise ValidationError(
+                f"inputs: the cell has no input weights (V is None), but inputs of shape {x.shape} were given"
+            )
+        if x.shape[-1] != cell.d:
+            raise ValidationError(f"inputs: expected last dimension {cell.d} (the cell's input size), got shape {x.shape}")
+        if steps is not None and steps != x.shape[-2]:
+            raise ValidationError(f"steps: {steps} does not match the {x.shape[-2]} time steps of inputs {x.shape}")
+        steps = x.shape[-2]
+        X = x if x.ndim == 3 else x[None]
+        batched = h0.ndim == 2 or x.ndim == 3
+        if X.shape[0] == 0:
+            raise ValidationError("inputs: expected at least one input sequence, got an empty batch")
+        if X.shape[0] != 1 and H0.shape[0] != 1 and X.shape[0] != H0.shape[0]:
+            raise ValidationError(
+                f"inputs: batch size {X.shape[0]} does not match h0's batch size {H0.shape[0]}"
+            )
+        if X.shape[0] > H0.shape[0]:
+            H0 = np.ascontiguousarray(np.broadcast_to(H0, (X.shape[0], n)))
+    return Prepared(p, np.ascontiguousarray(H0), np.ascontiguousarray(X), batched, steps)
+
+
+def check_memory(nbytes: float, what: str, suggestion: str) -> None:
+    """Refuse a request whose result would exceed ``config.MEMORY_LIMIT_BYTES`` before allocating."""
+    if nbytes > config.MEMORY_LIMIT_BYTES:
+        raise MemoryLimitError(
+            f"{what} would need {nbytes / 2**30:.2f} GiB, more than the limit of "
+            f"{config.MEMORY_LIMIT_BYTES / 2**30:.2f} GiB (rnndyn.config.MEMORY_LIMIT_BYTES); {suggestion}"
+        )
+
+
+def warn_divergence(diverged_at: np.ndarray, what: str = "trajectory") -> None:
+    """Warn (DivergenceWarning) when any trajectory became non-finite."""
+    bad = diverged_at >= 0
+    if bad.any():
+        k = int(bad.sum())
+        warnings.warn(
+            f"{k} {what}{'s' if k > 1 else ''} of {diverged_at.size} became non-finite "
+            f"(first at step {int(diverged_at[bad].min())}); see the result's diverged_at",
+            DivergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _unbatch(x, batched):
+    if batched or x is None:
+        return x
+    return x[0]
+
+
+def _diverged(div, batched):
+    return div if batched else int(div[0])
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    states : ndarray
+        (…, R, n) recorded states h_t at ``times`` (h_0 included), or (…, n)
+        when ``record="last"``.
+    times : ndarray of int, (R,)
+        The step index of each recorded state.
+    final : ndarray, (…, n)
+        h_T.
+    diverged_at : int or ndarray of int, (…,)
+        First step at which a trajectory became non-finite, -1 if never. From
+        that step on its states are NaN.
+    """
+
+    states: np.ndarray
+    times: np.ndarray
+    final: np.ndarray
+    diverged_at: np.ndarray | int
+
+    @property
+    def diverged(self):
+        """True where a trajectory became non-finite."""
+        return np.asarray(self.diverged_at) >= 0
+
+
+def _stride(record, steps):
+    if isinstance(record, str):
+        choice(record, "record", {"all", "last"})
+        return 1 if record == "all" else 0
+    return as_int(record, "record", minimum=1)
+
+
+def simulate(cell, h0, inputs=None, steps=None, record="all", backend="auto", dtype=np.float64) -> Trajectory:
+    """Integrate trajectories of a cell from initial states ``h0``.
+
+    Parameters
+    ----------
+    cell : VanillaRNN, EulerRNN or AntisymmetricRNN
+    h0 : array_like, shape (n,) or (B, n)
+        Initial state(s).
+    inputs : array_like, shape (T, d) or (B, T, d), optional
+        Input sequence(s); a (T, d) sequence drives every trajectory. None means
+        no input term (the bias still applies).
+    steps : int, optional
+        Number of steps T; required when ``inputs`` is None, else taken from it.
+    record : {"all", "last"} or int
+        ``"all"``: every state h_0..h_T, shape (…, T+1, n); ``"last"``: only h_T,
+        shape (…, n); an integer k: every k-th state h_0, h_k, h_2k, ….
+    backend : {"auto", "cpu", "reference", "cuda"}
+        Where to run (see :func:`rnndyn.backends.get_backend`).
+    dtype : numpy float dtype
+        float64 (default) or float32 (twice the SIMD width; about 1e-6 relative).
+
+    Returns
+    -------
+    Trajectory
+        states, times, final, diverged_at.
+
+    Raises
+    ------
+    ValidationError
+        Bad shapes or values (the message names the argument).
+    MemoryLimitError
+        When the recorded states would exceed ``config.MEMORY_LIMIT_BYTES``.
+
+    Warns
+    -----
+    DivergenceWarning
+        When a trajectory becomes non-finite (the step is in ``diverged_at``).
+
+    Examples
+    --------
+    >>> import rnndyn as rd
+    >>> cell = rd.EulerRNN(rd.named_matrix("W0"), eps=0.1, gamma=0.15)
+    >>> traj = rd.simulate(cell, [0.0, 0.5], steps=50)
+    >>> traj.states.shape
+    (51, 2)
+    """
+    prep = prepare(cell, h0, inputs, steps)
+    stride = _stride(record, prep.steps)
+    dt = np.dtype(dtype)
+    if dt not in (np.float64, np.float32):
+        raise ArgumentTypeError(f"dtype: expected float64 or float32, got {dt}")
+    B, n = prep.h0.shape
+    T = prep.steps
+    R = T // stride + 1 if stride else 0
+    check_memory(B * R * n * dt.itemsize, f"recording {R} states of {B} trajectories of size {n}",
+                 "pass record='last' or an integer stride, or split the batch")
+    be = get_backend(backend, work=float(B) * T * n * (n + prep.inputs.shape[2]))
+    out, final, div = be.simulate(prep.params, prep.h0, prep.inputs, stride, dt)
+    warn_divergence(div)
+    if stride:
+        states = _unbatch(out, prep.batched)
+        times = np.arange(0, T + 1, stride)
+    else:
+        states = _unbatch(final, prep.batched)
+        times = np.array([T])
+    return Trajectory(states, times, _unbatch(final, prep.batched), _diverged(div, prep.batched))
+
+
+@dataclass(frozen=True)
+class Tangent:
+    """Result of :func:`tangent`.
+
+    Attributes
+    ----------
+    jacobian : ndarray, (…, n, n)
+        The end-to-end Jacobian A_T = ∂h_T/∂h_0.
+    norms : ndarray, (…, T+1)
+        ‖A_t‖ for t = 0..T (spectral or Frobenius, see ``norm``); ‖A_0‖ = ‖I‖.
+    vector_norms : ndarray or None
+        ‖A_t v‖ for each given tangent vector: (…, T+1) for one vector,
+        (…, T+1, k) for k vectors; None when no vectors were given.
+    final : ndarray, (…, n)
+        h_T.
+    diverged_at : int or ndarray of int
+        As in :class:`Trajectory`.
+    norm : str
+        "spectral" or "fro".
+    """
+
+    jacobian: np.ndarray
+    norms: np.ndarray
+    vector_norms: np.ndarray | None
+    final: np.ndarray
+    diverged_at: np.ndarray | int
+    norm: str
+
+
+def tangent(cell, h0, inputs=None, steps=None, vectors=None, norm="spectral", backend="auto") -> Tangent:
+    """End-to-end Jacobian ∂h_T/∂h_0 and the growth of ‖∂h_t/∂h_0‖ over time.
+
+    Propagates A_t = J_t A_{t-1}, A_0 = I, with the one-step Jacobian
+    J_t = alpha I + diag(D_t) M evaluated along the trajectory (the discrete
+    form of dA/dt = J(t) A in Chang et al. 2019, Sec. 3.1).
+
+    Parameters
+    ----------
+    cell : VanillaRNN, EulerRNN or AntisymmetricRNN
+    h0 : array_like, shape (n,) or (B, n)
+    inputs : array_like, shape (T, d) or (B, T, d), optional
+    steps : int, optional
+        Required when ``inputs`` is None.
+    vectors : array_like, shape (n,) or (n, k), optional
+        Tangent vectors v whose norms ‖A_t v‖ are recorded.
+    norm : {"spectral", "fro"}
+        Matrix norm of A_t recorded at each step.
+    backend : {"auto", "cpu", "reference", "cuda"}
+
+    Returns
+    -------
+    Tangent
+        jacobian, norms, vector_norms, final, diverged_at, norm.
+
+    Examples
+    --------
+    >>> import numpy as np, rnndyn as rd
+    >>> cell = rd.VanillaRNN(np.array([[1.1]]), activation="linear")
+    >>> round(float(rd.tangent(cell, [1.0], steps=50).norms[-1]), 1)
+    117.4
+    """
+    prep = prepare(cell, h0, inputs, steps)
+    n = cell.n
+    choice(norm, "norm", {"spectral", "fro"})
+    single = False
+    if vectors is None:
+        vecs = np.zeros((n, 0))
+    else:
+        v = as_real_array(vectors, "vectors", ndim=(1, 2))
+        single = v.ndim == 1
+        vecs = v.reshape(n, -1) if v.shape[0] == n else None
+        if vecs is None:
+            raise ValidationError(f"vectors: expected shape ({n},) or ({n}, k), got {v.shape}")
+        vecs = np.ascontiguousarray(vecs)
+    B = prep.h0.shape[0]
+    T = prep.steps
+    check_memory(8 * B * (n * n + (T + 1) * (1 + vecs.shape[1])),
+                 f"the tangent of {B} trajectories of size {n} over {T} steps",
+                 "use fewer trajectories or steps per call")
+    be = get_backend(backend, work=float(B) * T * n * n * n)
+    final, jac, norms, vec_norms, div = be.tangent(prep.params, prep.h0, prep.inputs, vecs,
+                                                   0 if norm == "spectral" else 1)
+    warn_divergence(div)
+    vn = None
+    if vecs.shape[1]:
+        vn = vec_norms[..., 0] if single else vec_norms
+        vn = _unbatch(vn, prep.batched)
+    b = prep.batched
+    return Tangent(_unbatch(jac, b), _unbatch(norms, b), vn, _unbatch(final, b), _diverged(div, b), norm)
