@@ -20,6 +20,7 @@ from .errors import (
     UnknownNameError,
     ValidationError,
 )
+from .io import load_array, load_matrix
 from .matrices import NAMED_MATRICES, named_matrix
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "config",
     "init",
     "named_matrix",
+    "load_matrix",
+    "load_array",
     "NAMED_MATRICES",
     "VanillaRNN",
     "EulerRNN",

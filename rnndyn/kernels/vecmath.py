@@ -123,7 +123,7 @@ _TANH_TINY = 3.725290298461914e-09  # 2**-28
 # Cores
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def _pow2(k):
     """2.0**k for integer-valued float ``k`` in [-1022, 1023], by bit assembly.
 
@@ -136,7 +136,7 @@ def _pow2(k):
     return np.int64((ki + 1023) << 52).view(np.float64)
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def _expm1_reduced(r):
     """expm1(r) for |r| <= 1.0005 ln2/2, relative error about 1 ulp."""
     # Horner: the vectorised loop already has 4 independent lanes per
@@ -156,7 +156,7 @@ def _expm1_reduced(r):
     return r + (r * r) * (0.5 + r * p)
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def _reduce(u):
     """Return (k, r): k integral float nearest u/ln2, r = u - k ln2."""
     # Round u/ln2 to nearest integer with the shifter (no int conversion);
@@ -167,7 +167,7 @@ def _reduce(u):
     return k, r
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def expm1_core(u):
     """``exp(u) - 1`` in plain, vectorisable arithmetic.
 
@@ -195,7 +195,7 @@ def expm1_core(u):
     return (s - 1.0) + s * q
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def exp_neg(u):
     """``exp(u)`` for ``u <= 0``, with gradual underflow, vectorisable.
 
@@ -222,7 +222,7 @@ def exp_neg(u):
     return (s + s * q) * _TWO_M64
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def tanh(x):
     """Hyperbolic tangent in plain arithmetic that LLVM vectorises.
 
@@ -261,7 +261,7 @@ def tanh(x):
     return y if a >= _TANH_TINY else x
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def sigmoid(x):
     """Logistic function ``1 / (1 + exp(-x))``, vectorisable, no overflow.
 
@@ -289,7 +289,7 @@ def sigmoid(x):
     return num / (1.0 + e)
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def tanh32(x):
     """``tanh`` of a float32, correctly rounded to within 1 float32 ulp.
 
@@ -306,7 +306,7 @@ def tanh32(x):
     return np.float32(tanh(np.float64(x)))
 
 
-@register_jitable
+@register_jitable(error_model="numpy")
 def sigmoid32(x):
     """``sigmoid`` of a float32: the float64 :func:`sigmoid` rounded to float32.
 

@@ -1,0 +1,1 @@
+"""The ``rnndyn`` command line (installed as the package ``rnndyn_cli``)."""

@@ -1,0 +1,62 @@
+"""``rnndyn info``: versions, threading layer, GPU visibility."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+
+from .common import emit_json
+
+
+def collect_info() -> dict:
+    import numba
+    import numpy
+    import scipy
+
+    import rnndyn
+    from rnndyn.backends import available_backends, cuda_available
+
+    info = {
+        "rnndyn": rnndyn.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "backends": list(available_backends()),
+        "cuda_gpu_visible": cuda_available(),
+        "numba_threads": numba.get_num_threads(),
+    }
+    # The threading layer is only known once a parallel kernel has run.
+    import numpy as np
+
+    try:
+        rnndyn.simulate(rnndyn.EulerRNN(np.eye(1)), [0.0], steps=1, backend="cpu")
+        info["numba_threading_layer"] = numba.threading_layer()
+    except Exception as exc:  # pragma: no cover - reported, not fatal
+        info["numba_threading_layer"] = f"unavailable ({exc})"
+    try:
+        import numba_cuda  # noqa: F401
+
+        info["numba_cuda"] = getattr(numba_cuda, "__version__", "installed")
+    except Exception:
+        info["numba_cuda"] = None
+    return info
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+def info(as_json):
+    """Versions of rnndyn and its numerical stack, the numba threading layer, and whether a CUDA GPU is visible.
+
+    \b
+    $ rnndyn info
+    rnndyn          0.1.0
+    ...
+    """
+    data = collect_info()
+    if as_json:
+        emit_json(data)
+        return
+    for k, v in data.items():
+        click.echo(f"{k:<22}{v}")
