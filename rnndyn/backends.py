@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from . import config
+from ._blas import blas_threads
 from ._validate import choice
 
 _FACTORIES: dict[str, Callable[[], object]] = {}
@@ -57,8 +58,9 @@ class KernelBackend:
                            bz=p.bz.astype(dt), alpha=dt.type(p.alpha), eps=dt.type(p.eps))
             h0 = h0.astype(dt)
             inputs = inputs.astype(dt)
-        self.kernels.simulate(h0, inputs, *p, stride, out, final, diverged_at,
-                              config.BATCH_CHUNK, config.BLAS_MIN_N)
+        with blas_threads(1):  # prange owns the cores
+            self.kernels.simulate(h0, inputs, *p, stride, out, final, diverged_at,
+                                  batch_chunk(B), config.BLAS_MIN_N)
         return out, final, diverged_at
 
     def tangent(self, p, h0, inputs, vecs, norm_kind):
@@ -70,9 +72,52 @@ class KernelBackend:
         norms = np.empty((B, T + 1))
         vec_norms = np.empty((B, T + 1, vecs.shape[1]))
         diverged_at = np.empty(B, np.int64)
-        self.kernels.tangent(h0, inputs, *p, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at,
-                             config.BLAS_MIN_N)
+        with blas_threads(1):
+            self.kernels.tangent(h0, inputs, *p, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at,
+                                 config.BLAS_MIN_N)
         return final, jac, norms, vec_norms, diverged_at
+
+    def bptt(self, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
+        """Run ``bptt``; returns (dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at).
+
+        The batch is split into one chunk per thread (at most
+        ``config.BATCH_CHUNK`` trajectories each) so that B = 2 already uses both cores.
+        """
+        import numba
+
+        B, n = h0.shape
+        T = inputs.shape[1]
+        d = p.V.shape[1]
+        k = U.shape[0]
+        threads = max(1, numba.get_num_threads())
+        chunk = max(1, min(config.BATCH_CHUNK, -(-B // threads)))
+        dM = np.empty((n, n))
+        dV = np.empty((n, d))
+        db = np.empty(n)
+        dVz = np.empty((n, d if p.gated else 0))
+        dbz = np.empty(n if p.gated else 0)
+        dU = np.empty((k, n))
+        dc = np.empty(k)
+        deps = np.empty(1)
+        dh0 = np.empty((B, n))
+        delta_norms = np.empty((B, T + 1))
+        loss = np.empty(B)
+        final = np.empty((B, n))
+        diverged_at = np.empty(B, np.int64)
+        self.kernels.bptt(h0, inputs, *p, loss_kind, dL_dh, U, c, targets, checkpoint,
+                          dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
+                          chunk, config.BLAS_MIN_N)
+        return dM, dV, db, dVz, dbz, dU, dc, float(deps[0]), dh0, delta_norms, loss, final, diverged_at
+
+
+def batch_chunk(B: int) -> int:
+    """Trajectories per thread block: at most ``config.BATCH_CHUNK``, but small enough
+    that every numba thread gets work, and a multiple of 8 (one AVX-512 vector)."""
+    import numba
+
+    per_thread = -(-B // max(1, numba.get_num_threads()))
+    chunk = min(config.BATCH_CHUNK, max(8, -(-per_thread // 8) * 8))
+    return max(1, chunk)
 
 
 def register_backend(name: str, factory: Callable[[], object]) -> None:
