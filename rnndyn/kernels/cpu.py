@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import config
-from .scalar import dphi, phi, sigmoid
+from .scalar import RELU, SIGMOID, TANH, dphi, phi, sigmoid, tanh
 
 _FASTMATH = set(config.FASTMATH_FLAGS)
 
@@ -26,7 +26,7 @@ _FASTMATH = set(config.FASTMATH_FLAGS)
 # --------------------------------------------------------------------------- block helpers
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _matmul_small(M, H, out):
     """out = M @ H by hand (n, n) x (n, m): faster than a BLAS call for small n."""
     n, m = H.shape
@@ -41,7 +41,7 @@ def _matmul_small(M, H, out):
                 row[k] += mij * hj[k]
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas):
     """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost."""
     n, m = H.shape
@@ -71,6 +71,8 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
             xj = X[j]
             for k in range(m):
                 ai[k] += vij * xj[k]
+    # One loop per activation: a branch inside the innermost loop would stop LLVM
+    # from vectorising it.
     for i in range(n):
         ai = A[i]
         hi = H[i]
@@ -78,10 +80,18 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
         if gated:
             zi = Z[i]
             for k in range(m):
-                hni[k] = alpha * hi[k] + eps * sigmoid(zi[k]) * phi(act, ai[k])
-        else:
+                ai[k] = sigmoid(zi[k]) * phi(act, ai[k])
+        elif act == TANH:
             for k in range(m):
-                hni[k] = alpha * hi[k] + eps * phi(act, ai[k])
+                ai[k] = tanh(ai[k])
+        elif act == RELU:
+            for k in range(m):
+                ai[k] = phi(RELU, ai[k])  # keeps NaN, which max(a, 0) would drop
+        elif act == SIGMOID:
+            for k in range(m):
+                ai[k] = sigmoid(ai[k])
+        for k in range(m):
+            hni[k] = alpha * hi[k] + eps * ai[k]
 
 
 @njit(cache=True)
@@ -110,7 +120,7 @@ def _check_block(H, acc, div, t):
 # --------------------------------------------------------------------------- simulate
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
 def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final, diverged_at,
              chunk, blas_min_n):
     """Integrate a batch of trajectories (see ``reference.simulate``)."""
@@ -159,10 +169,19 @@ def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, f
 # --------------------------------------------------------------------------- tangent
 
 
+@njit(cache=True, error_model="numpy")
+def _fro(A):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s += A[i, j] * A[i, j]
+    return math.sqrt(s)
+
+
 @njit(cache=True)
 def _spectral_norm(A, At, S):
     """‖A‖₂ as ‖A‖_F · sqrt(λ_max(BᵀB)) with B = A/‖A‖_F (scaled so BᵀB cannot overflow)."""
-    fro = math.sqrt(np.sum(A * A))
+    fro = _fro(A)
     if fro == 0.0 or not math.isfinite(fro):
         return fro
     n, k = A.shape
@@ -184,7 +203,7 @@ def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV
     if norm_kind == 0:
         norms_b[t] = _spectral_norm(A, At, S)
     else:
-        norms_b[t] = math.sqrt(np.sum(A * A))
+        norms_b[t] = _fro(A)
     kv = vecs.shape[1]
     if kv > 0:
         n = A.shape[0]
@@ -278,3 +297,468 @@ def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind
         final[bb] = h
         jac[bb] = A
         diverged_at[bb] = dv
+
+
+# ---- bptt ----
+#
+# Layout: a thread owns a chunk of m trajectories and keeps its states as (m, n)
+# blocks, state innermost: for B = 1 (the common case of a long sequence) there
+# is nothing to vectorise over but the state, and for large n the per-step
+# products become (m, n) x (n, n) BLAS calls. States, activations and gate values
+# of a segment of L steps are stored as (L, m, n); during the backward pass the
+# activation slots are overwritten by the pre-activation adjoints g^a (and the
+# gate slots by g^z), so the weight gradients Σ_t g_t h_{t-1}ᵀ and Σ_t g_t x_tᵀ
+# become one GEMM per segment instead of a rank-1 update per step.
+# Checkpointing: the forward pass keeps the segment starts h_0, h_L, h_2L, ...;
+# the backward pass recomputes each segment from its start (the last segment is
+# still in the buffers). Recomputation runs the same code on the same inputs, so
+# checkpointed and stored runs give identical bits.
+
+from .vecmath import sigmoid as _vsigmoid  # noqa: E402
+from .vecmath import tanh as _vtanh  # noqa: E402
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_phi_row(act, a, y):
+    """y = φ(a) over one contiguous row; the branch on ``act`` is outside the loop so it vectorises."""
+    n = a.shape[0]
+    if act == 0:  # TANH
+        for i in range(n):
+            y[i] = _vtanh(a[i])
+    elif act == 1:  # RELU
+        for i in range(n):
+            x = a[i]
+            y[i] = x if x > 0.0 else 0.0 * x
+    elif act == 3:  # SIGMOID
+        for i in range(n):
+            y[i] = _vsigmoid(a[i])
+    else:
+        for i in range(n):
+            y[i] = a[i]
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_dphi_row(act, y, out):
+    """out = φ'(a) from y = φ(a) (ReLU: y > 0 exactly when a > 0)."""
+    n = y.shape[0]
+    if act == 0:
+        for i in range(n):
+            out[i] = 1.0 - y[i] * y[i]
+    elif act == 1:
+        for i in range(n):
+            out[i] = 1.0 if y[i] > 0.0 else 0.0
+    elif act == 3:
+        for i in range(n):
+            out[i] = y[i] * (1.0 - y[i])
+    else:
+        for i in range(n):
+            out[i] = 1.0
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
+                          use_blas, A, Az, first, loss_kind, dL_dh, acc, div):
+    """Steps t = s0+1 .. s0+l of a chunk: Hs[i] = h_{s0+i}, Ys[i-1] = φ(a), Zs[i-1] = σ(a_z), Xs[i-1] = x.
+
+    On the first pass (``first``) it also accumulates the per-trajectory loss of
+    the sum/upstream losses into ``acc`` and marks divergence in ``div``.
+    """
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    Bi = inputs.shape[0]
+    d = inputs.shape[2]
+    Bd = dL_dh.shape[0]
+    for i in range(1, l + 1):
+        t = s0 + i
+        H = Hs[i - 1]
+        Hn = Hs[i]
+        Y = Ys[i - 1]
+        X = Xs[i - 1]
+        for k in range(m):
+            bi = b0 + k if Bi > 1 else 0
+            for j in range(d):
+                X[k, j] = inputs[bi, t - 1, j]
+        if use_blas:
+            np.dot(H, MT, A)
+        else:
+            for k in range(m):
+                ak = A[k]
+                hk = H[k]
+                for r in range(n):
+                    ak[r] = 0.0
+                for j in range(n):
+                    hj = hk[j]
+                    mj = MT[j]
+                    for r in range(n):
+                        ak[r] += hj * mj[r]
+        for k in range(m):
+            ak = A[k]
+            if gated:
+                azk = Az[k]
+                for r in range(n):
+                    azk[r] = ak[r] + bz[r]
+                for j in range(d):
+                    xj = X[k, j]
+                    vj = VzT[j]
+                    for r in range(n):
+                        azk[r] += xj * vj[r]
+            for r in range(n):
+                ak[r] += b[r]
+            for j in range(d):
+                xj = X[k, j]
+                vj = VT[j]
+                for r in range(n):
+                    ak[r] += xj * vj[r]
+            yk = Y[k]
+            _bptt_phi_row(act, ak, yk)
+            hk = H[k]
+            hn = Hn[k]
+            if gated:
+                zk = Zs[i - 1, k]
+                azk = Az[k]
+                for r in range(n):
+                    zk[r] = _vsigmoid(azk[r])
+                for r in range(n):
+                    hn[r] = alpha * hk[r] + eps * zk[r] * yk[r]
+            else:
+                for r in range(n):
+                    hn[r] = alpha * hk[r] + eps * yk[r]
+        if first:
+            for k in range(m):
+                hn = Hn[k]
+                s = 0.0
+                for r in range(n):
+                    s += hn[r]
+                if not math.isfinite(s) and div[k] < 0:
+                    div[k] = t
+                if loss_kind == 1:
+                    q = 0.0
+                    for r in range(n):
+                        q += hn[r] * hn[r]
+                    acc[k] += 0.5 * q
+                elif loss_kind == 3:
+                    g = dL_dh[b0 + k if Bd > 1 else 0, t]
+                    q = 0.0
+                    for r in range(n):
+                        q += g[r] * hn[r]
+                    acc[k] += q
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, l, gated, dM, dV, dVz, tnn, tnd):
+    """dM += Σ_{i<l} Gs[i]ᵀ Hs[i], dV += Σ Ga[i]ᵀ Xs[i], dVz += Σ Gz[i]ᵀ Xs[i], as GEMMs."""
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    d = Xs.shape[2]
+    if l == 0 or m == 0:
+        return
+    Hf = Hs[:l].reshape((l * m, n))
+    Gf = Gs[:l].reshape((l * m, n))
+    np.dot(Gf.T, Hf, tnn)
+    for r in range(n):
+        for j in range(n):
+            dM[r, j] += tnn[r, j]
+    if d > 0:
+        Xf = Xs[:l].reshape((l * m, d))
+        np.dot(Ga[:l].reshape((l * m, n)).T, Xf, tnd)
+        for r in range(n):
+            for j in range(d):
+                dV[r, j] += tnd[r, j]
+        if gated:
+            np.dot(Gz[:l].reshape((l * m, n)).T, Xf, tnd)
+            for r in range(n):
+                for j in range(d):
+                    dVz[r, j] += tnd[r, j]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
+         dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, chunk, blas_min_n):
+    """Backpropagation through time for a batch (see ``reference.bptt``)."""
+    B, n = h0.shape
+    Bi, T, d = inputs.shape
+    dz = dVz.shape[1]
+    kc = U.shape[0]
+    Bd = dL_dh.shape[0]
+    nchunks = (B + chunk - 1) // chunk
+    use_blas = n >= blas_min_n
+    L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
+    nseg = (T + L - 1) // L if T > 0 else 0
+    MT = np.ascontiguousarray(M.T)
+    VT = np.ascontiguousarray(V.T)
+    VzT = np.ascontiguousarray(Vz.T) if gated else np.zeros((d, n))
+    nz = n if gated else 0
+    # per-chunk partial sums, reduced in chunk order after the parallel loop
+    pdM = np.zeros((nchunks, n, n))
+    pdV = np.zeros((nchunks, n, d))
+    pdb = np.zeros((nchunks, n))
+    pdVz = np.zeros((nchunks, n, dz))
+    pdbz = np.zeros((nchunks, nz))
+    pdU = np.zeros((nchunks, kc, n))
+    pdc = np.zeros((nchunks, kc))
+    pde = np.zeros((nchunks, n))
+    for cc in prange(nchunks):
+        ci = np.int64(cc)
+        b0 = ci * chunk
+        m = min(chunk, B - b0)
+        Hs = np.empty((L + 1, m, n))
+        Ys = np.empty((L, m, n))
+        Zs = np.empty((L if gated else 1, m, n))
+        Gs = np.empty((L, m, n)) if gated else Ys
+        Xs = np.empty((L, m, d))
+        CP = np.empty((max(nseg, 1), m, n))
+        A = np.empty((m, n))
+        Az = np.empty((m, n))
+        Dl = np.empty((m, n))
+        Dn = np.empty((m, n))
+        dyv = np.empty(n)
+        tnn = np.empty((n, n))
+        tnd = np.empty((n, d))
+        acc = np.zeros(m)
+        div = np.full(m, -1, np.int64)
+        lg = np.empty(kc)
+        pr = np.empty(kc)
+        pM = pdM[ci]
+        pV = pdV[ci]
+        pb = pdb[ci]
+        pVz = pdVz[ci]
+        pbz = pdbz[ci]
+        pe = pde[ci]
+        for k in range(m):
+            for r in range(n):
+                Hs[0, k, r] = h0[b0 + k, r]
+        if loss_kind == 3:
+            for k in range(m):
+                g = dL_dh[b0 + k if Bd > 1 else 0, 0]
+                q = 0.0
+                for r in range(n):
+                    q += g[r] * Hs[0, k, r]
+                acc[k] += q
+        # ---- forward, keeping the segment starts
+        last = 0
+        for s in range(nseg):
+            s0 = s * L
+            l = min(L, T - s0)
+            CP[s] = Hs[0]
+            _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
+                                  use_blas, A, Az, True, loss_kind, dL_dh, acc, div)
+            last = l
+            if s < nseg - 1:
+                Hs[0] = Hs[l]
+        HT = Hs[last]
+        for k in range(m):
+            for r in range(n):
+                final[b0 + k, r] = HT[k, r]
+        # ---- the loss at T and δ_T
+        for k in range(m):
+            hk = HT[k]
+            dk = Dl[k]
+            if loss_kind == 0:
+                q = 0.0
+                for r in range(n):
+                    dk[r] = hk[r]
+                    q += hk[r] * hk[r]
+                acc[k] = 0.5 * q
+            elif loss_kind == 1:
+                for r in range(n):
+                    dk[r] = hk[r] if T > 0 else 0.0
+            elif loss_kind == 2:
+                mx = -np.inf
+                for j in range(kc):
+                    s_ = c[j]
+                    for r in range(n):
+                        s_ += U[j, r] * hk[r]
+                    lg[j] = s_
+                    mx = max(mx, s_)
+                tot = 0.0
+                for j in range(kc):
+                    pr[j] = math.exp(lg[j] - mx)
+                    tot += pr[j]
+                tg = targets[b0 + k]
+                acc[k] = (mx + math.log(tot)) - lg[tg]
+                for j in range(kc):
+                    pr[j] = pr[j] / tot
+                pr[tg] -= 1.0
+                for r in range(n):
+                    dk[r] = 0.0
+                for j in range(kc):
+                    pj = pr[j]
+                    for r in range(n):
+                        dk[r] += pj * U[j, r]
+                        pdU[ci, j, r] += pj * hk[r]
+                    pdc[ci, j] += pj
+            else:
+                g = dL_dh[b0 + k if Bd > 1 else 0, T]
+                for r in range(n):
+                    dk[r] = g[r]
+        # ---- backward, segment by segment from the last
+        for s in range(nseg - 1, -1, -1):
+            s0 = s * L
+            l = min(L, T - s0)
+            if s < nseg - 1:
+                Hs[0] = CP[s]
+                _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
+                                      bz, use_blas, A, Az, False, loss_kind, dL_dh, acc, div)
+            for i in range(l, 0, -1):
+                t = s0 + i
+                Y = Ys[i - 1]
+                G = Gs[i - 1]
+                for k in range(m):
+                    dk = Dl[k]
+                    q = 0.0
+                    for r in range(n):
+                        q += dk[r] * dk[r]
+                    delta_norms[b0 + k, t] = math.sqrt(q)
+                    yk = Y[k]
+                    _bptt_dphi_row(act, yk, dyv)
+                    if gated:
+                        zk = Zs[i - 1, k]
+                        gk = G[k]
+                        for r in range(n):
+                            y = yk[r]
+                            z = zk[r]
+                            ed = eps * dk[r]
+                            ga = ed * z * dyv[r]
+                            gz = ed * y * z * (1.0 - z)
+                            pe[r] += dk[r] * z * y
+                            yk[r] = ga
+                            zk[r] = gz
+                            gk[r] = ga + gz
+                            pb[r] += ga
+                            pbz[r] += gz
+                    else:
+                        for r in range(n):
+                            y = yk[r]
+                            ga = eps * dk[r] * dyv[r]
+                            pe[r] += dk[r] * y
+                            yk[r] = ga
+                            pb[r] += ga
+                # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
+                if use_blas:
+                    np.dot(G, M, Dn)
+                    for k in range(m):
+                        dn = Dn[k]
+                        dk = Dl[k]
+                        for r in range(n):
+                            dn[r] += alpha * dk[r]
+                else:
+                    for k in range(m):
+                        dn = Dn[k]
+                        dk = Dl[k]
+                        gk = G[k]
+                        for r in range(n):
+                            dn[r] = alpha * dk[r]
+                        for j in range(n):
+                            gj = gk[j]
+                            mj = M[j]
+                            for r in range(n):
+                                dn[r] += gj * mj[r]
+                if loss_kind == 1 and t - 1 >= 1:
+                    Hp = Hs[i - 1]
+                    for k in range(m):
+                        dn = Dn[k]
+                        hp = Hp[k]
+                        for r in range(n):
+                            dn[r] += hp[r]
+                elif loss_kind == 3:
+                    for k in range(m):
+                        g = dL_dh[b0 + k if Bd > 1 else 0, t - 1]
+                        dn = Dn[k]
+                        for r in range(n):
+                            dn[r] += g[r]
+                Dl, Dn = Dn, Dl
+            _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
+        for k in range(m):
+            dk = Dl[k]
+            q = 0.0
+            for r in range(n):
+                q += dk[r] * dk[r]
+                dh0[b0 + k, r] = dk[r]
+            delta_norms[b0 + k, 0] = math.sqrt(q)
+            loss[b0 + k] = acc[k]
+            diverged_at[b0 + k] = div[k]
+    # ---- reduce the per-chunk partial sums
+    dM[:, :] = 0.0
+    dV[:, :] = 0.0
+    db[:] = 0.0
+    dVz[:, :] = 0.0
+    dbz[:] = 0.0
+    dU[:, :] = 0.0
+    dc[:] = 0.0
+    de = 0.0
+    for ci in range(nchunks):
+        dM += pdM[ci]
+        dV += pdV[ci]
+        db += pdb[ci]
+        dVz += pdVz[ci]
+        dbz += pdbz[ci]
+        dU += pdU[ci]
+        dc += pdc[ci]
+        for r in range(n):
+            de += pde[ci, r]
+    deps[0] = de
+
+
+# ---- 1-D maps ----
+# Orbit diagrams of scalar iterated maps (rnndyn.maps.bifurcation). No fast-math
+# here, not even contraction: the orbits are chaotic for most parameters, so one
+# fused multiply-add changes the last bit of an iterate and the difference grows
+# to O(1) within ~50 steps. Without it every step is the same sequence of IEEE
+# operations as in reference.bifurcation, and the two agree bit for bit. The map
+# family reaches the kernel as a small integer, never as a string.
+
+from numba.extending import register_jitable  # noqa: E402
+
+LOGISTIC = 0
+QUADRATIC = 1
+TENT = 2
+
+#: Public family name -> kernel id.
+MAP_KINDS = {"logistic": LOGISTIC, "quadratic": QUADRATIC, "tent": TENT}
+
+
+@register_jitable
+def map_step(kind, p, x):
+    """One step of map family ``kind`` with parameter ``p`` from ``x``.
+
+    logistic: ``p * x * (1 - x)``; quadratic: ``x * x + p``;
+    tent: ``p * min(x, 1 - x)``.
+    """
+    if kind == LOGISTIC:
+        return p * x * (1.0 - x)
+    if kind == QUADRATIC:
+        return x * x + p
+    return p * min(x, 1.0 - x)
+
+
+@njit(cache=True, parallel=True)
+def bifurcation(kind, params, x0, transient, out):
+    """Orbit diagram: for each parameter, iterate from ``x0`` and keep the tail.
+
+    Parameters
+    ----------
+    kind : int
+        Map family id (``LOGISTIC``, ``QUADRATIC`` or ``TENT``).
+    params : ndarray, shape (P,)
+        Parameter values (r, c or mu).
+    x0 : float
+        Initial state, the same for every parameter.
+    transient : int
+        Steps discarded before recording.
+    out : ndarray, shape (P, keep)
+        Filled with ``out[i, j] = x_{transient + j}`` for parameter ``params[i]``.
+
+    See Also
+    --------
+    rnndyn.kernels.reference.bifurcation : the NumPy oracle.
+    """
+    P = out.shape[0]
+    keep = out.shape[1]
+    for i in prange(P):
+        p = params[i]
+        x = x0
+        for _ in range(transient):
+            x = map_step(kind, p, x)
+        for j in range(keep):
+            out[i, j] = x
+            x = map_step(kind, p, x)
