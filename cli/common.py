@@ -12,6 +12,7 @@ import math
 import sys
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 import numpy as np
@@ -28,42 +29,58 @@ FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 class RnndynGroup(click.Group):
     """A click group whose errors are one line on stderr and exit code 2.
 
-    User errors (click's usage errors and every :class:`RnndynError`) print
-    ``Error: <message>`` and exit 2, with no usage block and no traceback;
-    ``--debug`` re-raises so the traceback shows.
+    User errors (click's usage errors, every :class:`RnndynError`, and OS
+    errors such as an unwritable ``--out``) print ``Error: <message>`` and exit
+    2, with no usage block and no traceback. Anything else is a bug in rnndyn:
+    one line naming it, exit 1. Warnings (a diverged trajectory, say) print as
+    one ``Warning: ...`` line each on stderr. ``--debug`` (before the command
+    name) re-raises so the full traceback shows.
     """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         debug = "--debug" in (sys.argv[1:] if args is None else list(args))
+        code, message = 0, None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("default")
                 warnings.showwarning = _show_warning
-                return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                    standalone_mode=False, **extra)
+                rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+            if not standalone_mode:
+                return rv
+            # non-standalone click returns ctx.exit(code)'s code (0 after --help);
+            # commands print their results and return None
+            code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         except click.exceptions.Exit as exc:
-            if standalone_mode:
-                sys.exit(exc.exit_code)
-            return exc.exit_code
+            if not standalone_mode:
+                return exc.exit_code
+            code = exc.exit_code
         except click.exceptions.Abort:
-            click.echo("Aborted!", err=True)
-            if standalone_mode:
-                sys.exit(1)
-            raise
+            if debug or not standalone_mode:
+                raise
+            code, message = 1, "Aborted!"
         except click.ClickException as exc:
-            if debug:
+            if debug or not standalone_mode:
                 raise
-            click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
-            if standalone_mode:
-                sys.exit(exc.exit_code)
-            raise
+            code, message = exc.exit_code, f"Error: {_one_line(exc.format_message())}"
         except RnndynError as exc:
-            if debug:
+            if debug or not standalone_mode:
                 raise
-            click.echo(f"Error: {_one_line(str(exc))}", err=True)
-            if standalone_mode:
-                sys.exit(2)
-            raise
+            code, message = 2, f"Error: {_one_line(str(exc))}"
+        except OSError as exc:  # unwritable --out, a full disk, a vanished folder: the user's to fix
+            if debug or not standalone_mode:
+                raise
+            what = f"{exc.strerror}: {exc.filename!r}" if exc.strerror and exc.filename else str(exc)
+            code, message = 2, f"Error: {_one_line(what)}"
+        except Exception as exc:  # a bug in rnndyn: say so in one line, --debug shows where
+            if debug or not standalone_mode:
+                raise
+            code = 1
+            message = (f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
+                       "rerun with --debug for the traceback and please report it")
+        if message is not None:
+            click.echo(message, err=True)
+        sys.exit(code)
 
 
 def _one_line(msg: str) -> str:
@@ -82,18 +99,44 @@ def fail(message: str):
 # --------------------------------------------------------------------------- parameter types
 
 
+class LabeledMatrix(NamedTuple):
+    """A matrix with the name it was given by (``--matrix W0`` → "W0", ``w.npz:rec`` → "w_rec")."""
+
+    label: str
+    array: np.ndarray
+
+
+def matrix_label(spec: str) -> str:
+    """Short name of a ``--matrix`` value: the name itself, or a file's stem (and .npz key)."""
+    if spec in rd.NAMED_MATRICES:
+        return spec
+    path, sep, key = str(spec).rpartition(":")
+    if sep and path.lower().endswith((".npz", ".pt", ".pth")) and key:
+        return f"{Path(path).stem}_{key}"
+    return Path(str(spec)).stem
+
+
 class MatrixType(click.ParamType):
-    """A named matrix (W+, W-, W0, Wdiff, identity, ...) or a .npy/.npz[:key]/.csv/.txt file."""
+    """A named matrix (W+, W-, W0, Wdiff, identity, ...), a .npy/.npz[:key]/.csv/.txt file, or a
+    PyTorch state dict (.pt/.pth, or its keys in an .npz): its recurrent matrix ``weight_hh_l0``.
+
+    ``MatrixType(labeled=True)`` converts to a :class:`LabeledMatrix` (for
+    commands that name their output after the matrix).
+    """
 
     name = "MATRIX"
 
+    def __init__(self, labeled: bool = False):
+        self.labeled = labeled
+
     def convert(self, value, param, ctx):
-        if isinstance(value, np.ndarray):
+        if isinstance(value, (np.ndarray, LabeledMatrix)):
             return value
         try:
-            return rd.load_matrix(value)
+            arr = rd.load_recurrent_matrix(value)
         except RnndynError as exc:
             self.fail(str(exc), param, ctx)
+        return LabeledMatrix(matrix_label(value), arr) if self.labeled else arr
 
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem
@@ -103,9 +146,12 @@ class MatrixType(click.ParamType):
 
 
 class PointType(click.ParamType):
-    """A point written ``x,y[,...]``."""
+    """A point written ``x,y[,...]``; ``PointType(dim=2)`` insists on exactly two numbers."""
 
     name = "X,Y"
+
+    def __init__(self, dim: int | None = None):
+        self.dim = dim
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -116,11 +162,15 @@ class PointType(click.ParamType):
             self.fail(f"expected comma-separated numbers such as 0.5,-0.75, got {value!r}", param, ctx)
         if not all(math.isfinite(v) for v in pts):
             self.fail(f"expected finite numbers, got {value!r}", param, ctx)
+        if self.dim is not None and len(pts) != self.dim:
+            self.fail(f"expected {self.dim} comma-separated numbers such as 0.5,-0.75, got {value!r}", param, ctx)
         return pts
 
 
 MATRIX = MatrixType()
+LABELED_MATRIX = MatrixType(labeled=True)
 POINT = PointType()
+POINT2 = PointType(dim=2)
 
 
 # --------------------------------------------------------------------------- shared options
@@ -130,10 +180,12 @@ def _opt(*names, **kw):
     return click.option(*names, show_default=True, **kw)
 
 
-def matrix_option(default="W0"):
-    return _opt("--matrix", "-m", type=MATRIX, default=default,
+def matrix_option(default="W0", labeled: bool = False):
+    """``--matrix/-m``; ``labeled=True`` gives a :class:`LabeledMatrix` (label, array)."""
+    return _opt("--matrix", "-m", type=LABELED_MATRIX if labeled else MATRIX, default=default,
                 help="Named matrix (W+, W-, W0, Wdiff, identity, reflection, rotation, fibonacci) "
-                     "or a .npy/.npz[:key]/.csv/.txt file.")
+                     "or a .npy/.npz[:key]/.csv/.txt file, or a PyTorch state dict .pt/.pth "
+                     "(its weight_hh_l0).")
 
 
 def cell_option(default="euler"):
@@ -188,6 +240,40 @@ def build_cell(kind: str, W, eps: float = 0.1, gamma: float = 0.0, activation: s
     return rd.EulerRNN(W, eps=eps, gamma=gamma, activation=activation)
 
 
+# --------------------------------------------------------------------------- progress
+
+
+def progress_enabled() -> bool:
+    """Whether a progress bar may be drawn: stderr is a terminal and the command is not in ``--json`` mode."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("as_json"):
+            return False
+        ctx = ctx.parent
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def progress(iterable, label: str = "", length: int | None = None):
+    """Iterate over ``iterable`` with a click progress bar on stderr, when one is wanted.
+
+    Silent (a plain pass-through) when stderr is not a terminal (pipes, CI,
+    CliRunner) or the command runs with ``--json``, so machine-readable output
+    and logs stay clean. ``length`` is needed for iterables without ``len``.
+
+    >>> list(progress(range(3), "work"))  # not a terminal here: silent
+    [0, 1, 2]
+    """
+    if not progress_enabled():
+        yield from iterable
+        return
+    with click.progressbar(iterable, label=label, length=length, file=sys.stderr,
+                           show_eta=True, show_percent=True) as bar:
+        yield from bar
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -234,6 +320,10 @@ def save_figure(fig, out: str, dpi: int = 150) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, p)
     finally:
         if os.path.exists(tmp):

@@ -26,8 +26,20 @@ def cli(debug):
 
 def _register():
     from .info import info
+    from .phase import phase
+    from .stability import spectrum, stability
 
     cli.add_command(info)
+    from .cobweb import cobweb
+    from .figures import figures
+    from .norms import norms
+
+    cli.add_command(figures)
+    cli.add_command(norms)
+    cli.add_command(cobweb)
+    cli.add_command(phase)
+    cli.add_command(stability)
+    cli.add_command(spectrum)
 
 
 _register()

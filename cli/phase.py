@@ -1,0 +1,214 @@
+"""``rnndyn phase``: the phase portrait of a 2-D cell, and its numbers."""
+
+from __future__ import annotations
+
+import click
+
+from .common import (
+    POINT2,
+    activation_option,
+    build_cell,
+    check_out_suffix,
+    cell_option,
+    dpi_option,
+    emit_json,
+    fail,
+    gamma_option,
+    json_option,
+    matrix_option,
+    out_option,
+    save_figure,
+    seed_option,
+    steps_option,
+)
+
+
+def _eps_default():
+    from rnndyn.phase import PAPER_EPS
+
+    return PAPER_EPS
+
+
+def _yn(v) -> str:
+    if v is None:
+        return "n/a"
+    return "yes" if bool(v) else "no"
+
+
+def _num(x) -> str:
+    if x is None:
+        return "n/a"
+    return f"{float(x):.6g}"
+
+
+def _pt(p) -> str:
+    return "(" + ", ".join(f"{float(v):.4g}" for v in p) + ")"
+
+
+def default_out(label: str, cell: str, gamma: float) -> str:
+    """``phase_<matrix>_<cell>_g<gamma>.png``."""
+    return f"phase_{label}_{cell}_g{gamma:g}.png"
+
+
+def portrait_record(p, out=None) -> dict:
+    """The machine-readable summary of a PhasePortrait (what ``--json`` prints)."""
+    from rnndyn.phase import describe_cell, effective_matrix_label
+
+    rep = p.stability
+    cell = p.cell
+    vanilla = p.kind == "vanilla"
+    return {
+        "cell": p.kind,
+        "update": describe_cell(cell),
+        "matrix": p.label,
+        "W": cell.W,
+        "effective_matrix_name": effective_matrix_label(cell),
+        "effective_matrix": p.effective_matrix,
+        "eps": None if vanilla else cell.eps,
+        "gamma": None if vanilla else cell.gamma,
+        "activation": cell.activation,
+        "steps": p.steps,
+        "eigenvalues": p.eigenvalues,
+        "max_real": rep.max_real,
+        "euler_factor": rep.euler_factor,
+        "spectral_radius": rep.spectral_radius,
+        "jacobian_eigenvalues": rep.jacobian_eigenvalues,
+        "verdicts": {
+            "continuous_stable": rep.continuous_stable,
+            "critical": rep.critical,
+            "euler_stable": rep.euler_stable,
+            "discrete_stable": rep.discrete_stable,
+        },
+        "critical_gamma": rep.critical_gamma,
+        "stability_summary": rep.summary,
+        "fixed_points": [
+            {"state": fp.state, "kind": fp.kind, "eigenvalues": fp.eigenvalues, "residual": fp.residual}
+            for fp in p.fixed_points
+        ],
+        "trajectories": [
+            {
+                "init": p.inits[i],
+                "final": p.trajectories[i, -1],
+                "initial_norm": p.initial_norms[i],
+                "final_norm": p.final_norms[i],
+                "diverged_at": int(p.diverged_at[i]),
+            }
+            for i in range(len(p.inits))
+        ],
+        "xlim": p.xlim,
+        "ylim": p.ylim,
+        "out": out,
+    }
+
+
+def print_summary(p, out=None) -> None:
+    """The human-readable summary of a PhasePortrait, on stdout."""
+    from rnndyn.phase import describe_cell, effective_matrix_label, format_eigenvalues
+
+    rep = p.stability
+    cell = p.cell
+    M = effective_matrix_label(cell)
+    W = cell.W
+    rows = [
+        ("cell", f"{p.kind}   {describe_cell(cell)}"),
+        ("matrix", f"{p.label or 'W'} = [[{W[0, 0]:g}, {W[0, 1]:g}], [{W[1, 0]:g}, {W[1, 1]:g}]]"),
+    ]
+    if p.kind != "vanilla":
+        rows.append(("eps, gamma", f"{cell.eps:g}, {cell.gamma:g}"))
+    rows += [
+        (f"eig({M})", format_eigenvalues(p.eigenvalues).replace("−", "-")),
+        ("max Re λ", _num(rep.max_real)),
+        ("max|1+ελ|", _num(rep.euler_factor)),
+        ("ρ(J at 0)", _num(rep.spectral_radius)),
+        ("verdicts", f"continuous stable: {_yn(rep.continuous_stable)}, critical: {_yn(rep.critical)}, "
+                     f"Euler stable: {_yn(rep.euler_stable)}, discrete stable: {_yn(rep.discrete_stable)}"),
+        ("stability", rep.summary),
+    ]
+    if p.fixed_points:
+        fps = "; ".join(f"{_pt(fp.state)} {fp.kind}" for fp in p.fixed_points)
+    else:
+        fps = "none found"
+    rows.append(("fixed points", fps))
+    width = max(len(k) for k, _ in rows) + 2
+    for k, v in rows:
+        click.echo(f"{k:<{width}}{v}")
+    T = p.steps
+    click.echo(f"trajectories (T = {T}):")
+    for i in range(len(p.inits)):
+        end = f"diverged at step {int(p.diverged_at[i])}" if p.diverged_at[i] >= 0 else f"{p.final_norms[i]:.4g}"
+        click.echo(f"  h0 = {_pt(p.inits[i]):<18} ‖h0‖ = {p.initial_norms[i]:<8.4g} → ‖h{T}‖ = {end}")
+
+
+@click.command()
+@matrix_option(labeled=True)
+@cell_option()
+@gamma_option()
+@click.option("--eps", type=float, default=_eps_default, show_default="0.1, the ε of Chang et al. 2019, Fig. 2",
+              help="Step size ε > 0 (euler and antisymmetric cells).")
+@activation_option()
+@steps_option()
+@click.option("--init", "inits", type=POINT2, multiple=True, metavar="X,Y",
+              help="Initial state (repeatable); default the paper's (0,0.5), (-0.5,-0.5), (0.5,-0.75).")
+@click.option("--random", "n_random", type=click.IntRange(min=0, max=10_000), default=0, show_default=True,
+              help="Extra random initial states, uniform in the --xlim/--ylim box or [-1, 1]² (seeded by --seed).")
+@seed_option()
+@click.option("--grid", type=click.IntRange(min=2, max=200), default=21, show_default=True,
+              help="Vector-field arrows per axis.")
+@click.option("--xlim", type=float, nargs=2, default=None, metavar="LO HI",
+              help="x range (default: fitted to the trajectories and fixed points).")
+@click.option("--ylim", type=float, nargs=2, default=None, metavar="LO HI",
+              help="y range (default: fitted to the trajectories and fixed points).")
+@out_option(help="Output figure (.png, .svg, .pdf); default phase_<matrix>_<cell>_g<gamma>.png here.")
+@dpi_option()
+@json_option()
+def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, grid, xlim, ylim, out, dpi, as_json):
+    """Phase portrait of a 2-D RNN cell: vector field, trajectories, fixed points.
+
+    Draws the displacement field F(h) − h of one update (arrows coloured by
+    step length), the trajectories from the initial states (start dot, end
+    square, direction arrows), and the fixed points by type (sink, source,
+    saddle, neutral); prints the eigenvalues of the effective matrix, max Re λ,
+    the forward-Euler factor max|1 + ελ|, the stability verdicts, and
+    ‖h_0‖ → ‖h_T‖ of each trajectory (--json: all of it as JSON). The default
+    initial states, T = 50 and ε = 0.1 are those of Chang et al. (ICLR 2019),
+    Figures 1 and 2.
+
+    \b
+    $ rnndyn phase --matrix W0 --gamma 0.15
+    cell          euler   h ← h + ε·tanh((W − γI)h)
+    matrix        W0 = [[0, -2], [2, 0]]
+    eps, gamma    0.1, 0.15
+    eig(W − γI)   -0.15 ± 2i
+    ...
+    wrote phase_W0_euler_g0.15.png
+    \b
+    $ rnndyn phase --cell vanilla --matrix rotation --init 0.9,0 --random 5 --out rot.pdf
+    """
+    from rnndyn.phase import phase_portrait, random_inits
+    from rnndyn.plots_phase import plot_phase
+
+    W = matrix.array
+    if W.shape != (2, 2):
+        fail(f"--matrix: rnndyn phase draws 2-D cells and needs a 2x2 matrix, got shape {W.shape} "
+             f"from {matrix.label!r}")
+    c = build_cell(cell, W, eps=eps, gamma=gamma, activation=activation)
+    init_list = [tuple(p) for p in inits]
+    if not init_list:
+        from rnndyn.phase import PAPER_INITS
+
+        init_list = [tuple(p) for p in PAPER_INITS]
+    if n_random:
+        box = (tuple(xlim) if xlim else (-1.0, 1.0), tuple(ylim) if ylim else (-1.0, 1.0))
+        init_list += [tuple(p) for p in random_inits(n_random, rng=seed, box=box)]
+    if out is None:
+        out = default_out(matrix.label, cell, gamma)
+    check_out_suffix(out)  # before the work, not after
+
+    p = phase_portrait(c, init_list, steps=steps, grid=grid, xlim=xlim or None, ylim=ylim or None,
+                       label=matrix.label)
+    fig = plot_phase(p)
+    path = save_figure(fig, out, dpi=dpi)
+    if as_json:
+        emit_json(portrait_record(p, out=str(path)))
+    else:
+        print_summary(p, out=str(path))
