@@ -18,7 +18,7 @@ derivative is the symbolic derivative of the same tree.
 Algorithms: :func:`compose`, :func:`orbit`, :func:`cobweb`, :func:`fixed_points`
 (fixed and periodic points, classified sink / source / neutral),
 :func:`lyapunov_1d` and :func:`bifurcation` (orbit diagram over a parameter grid,
-numba kernel in :mod:`rnndyn.kernels.cpu_maps`).
+numba kernel ``bifurcation`` in :mod:`rnndyn.kernels.cpu`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from scipy.optimize import brentq, minimize_scalar
 from . import config
 from ._validate import _describe, as_float, as_int, as_real_array, choice
 from .errors import ArgumentTypeError, MemoryLimitError, UnknownNameError, ValidationError
-from .kernels import cpu_maps as _cpu
-from .kernels import reference_maps as _ref
+from .kernels import cpu as _cpu
+from .kernels import reference as _ref
 
 __all__ = [
     "BifurcationResult",
@@ -1125,7 +1125,7 @@ def bifurcation(
 
     See Also
     --------
-    rnndyn.kernels.cpu_maps.bifurcation, rnndyn.kernels.reference_maps.bifurcation
+    rnndyn.kernels.cpu.bifurcation, rnndyn.kernels.reference.bifurcation
 
     Examples
     --------

@@ -471,15 +471,221 @@ def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, l, gated, dM, dV, dVz, tnn, tnd):
                     dVz[r, j] += tnd[r, j]
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
+                L, nseg, use_blas, pM, pV, pb, pVz, pbz, pU, pc, pe, dh0, delta_norms, loss, final, diverged_at):
+    """Forward and backward pass of trajectories b0 .. b0+m-1; weight gradients are added to the p* slices.
+
+    A plain (serial) function called from the parallel loop of :func:`bptt`: it
+    keeps the parfor body small, which keeps compilation time down.
+    """
+    n = h0.shape[1]
+    T = inputs.shape[1]
+    d = inputs.shape[2]
+    kc = U.shape[0]
+    Bd = dL_dh.shape[0]
+    Hs = np.empty((L + 1, m, n))
+    Ys = np.empty((L, m, n))
+    Zs = np.empty((L if gated else 1, m, n))
+    Gs = np.empty((L, m, n)) if gated else Ys
+    Xs = np.empty((L, m, d))
+    CP = np.empty((max(nseg, 1), m, n))
+    A = np.empty((m, n))
+    Az = np.empty((m, n))
+    Dl = np.empty((m, n))
+    Dn = np.empty((m, n))
+    dyv = np.empty(n)
+    tnn = np.empty((n, n))
+    tnd = np.empty((n, d))
+    acc = np.zeros(m)
+    div = np.full(m, -1, np.int64)
+    lg = np.empty(kc)
+    pr = np.empty(kc)
+    for k in range(m):
+        for r in range(n):
+            Hs[0, k, r] = h0[b0 + k, r]
+    if loss_kind == 3:
+        for k in range(m):
+            g = dL_dh[b0 + k if Bd > 1 else 0, 0]
+            q = 0.0
+            for r in range(n):
+                q += g[r] * Hs[0, k, r]
+            acc[k] += q
+    # ---- forward, keeping the segment starts
+    last = 0
+    for s in range(nseg):
+        s0 = s * L
+        l = min(L, T - s0)
+        CP[s] = Hs[0]
+        _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
+                              use_blas, A, Az, True, loss_kind, dL_dh, acc, div)
+        last = l
+        if s < nseg - 1:
+            Hs[0] = Hs[l]
+    HT = Hs[last]
+    for k in range(m):
+        for r in range(n):
+            final[b0 + k, r] = HT[k, r]
+    # ---- the loss at T and δ_T
+    for k in range(m):
+        hk = HT[k]
+        dk = Dl[k]
+        if loss_kind == 0:
+            q = 0.0
+            for r in range(n):
+                dk[r] = hk[r]
+                q += hk[r] * hk[r]
+            acc[k] = 0.5 * q
+        elif loss_kind == 1:
+            for r in range(n):
+                dk[r] = hk[r] if T > 0 else 0.0
+        elif loss_kind == 2:
+            mx = -np.inf
+            for j in range(kc):
+                s_ = c[j]
+                for r in range(n):
+                    s_ += U[j, r] * hk[r]
+                lg[j] = s_
+                mx = max(mx, s_)
+            tot = 0.0
+            for j in range(kc):
+                pr[j] = math.exp(lg[j] - mx)
+                tot += pr[j]
+            tg = targets[b0 + k]
+            acc[k] = (mx + math.log(tot)) - lg[tg]
+            for j in range(kc):
+                pr[j] = pr[j] / tot
+            pr[tg] -= 1.0
+            for r in range(n):
+                dk[r] = 0.0
+            for j in range(kc):
+                pj = pr[j]
+                for r in range(n):
+                    dk[r] += pj * U[j, r]
+                    pU[j, r] += pj * hk[r]
+                pc[j] += pj
+        else:
+            g = dL_dh[b0 + k if Bd > 1 else 0, T]
+            for r in range(n):
+                dk[r] = g[r]
+    # ---- backward, segment by segment from the last
+    for s in range(nseg - 1, -1, -1):
+        s0 = s * L
+        l = min(L, T - s0)
+        if s < nseg - 1:
+            Hs[0] = CP[s]
+            _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
+                                  bz, use_blas, A, Az, False, loss_kind, dL_dh, acc, div)
+        for i in range(l, 0, -1):
+            t = s0 + i
+            Y = Ys[i - 1]
+            G = Gs[i - 1]
+            for k in range(m):
+                dk = Dl[k]
+                q = 0.0
+                for r in range(n):
+                    q += dk[r] * dk[r]
+                delta_norms[b0 + k, t] = math.sqrt(q)
+                yk = Y[k]
+                _bptt_dphi_row(act, yk, dyv)
+                if gated:
+                    zk = Zs[i - 1, k]
+                    gk = G[k]
+                    for r in range(n):
+                        y = yk[r]
+                        z = zk[r]
+                        ed = eps * dk[r]
+                        ga = ed * z * dyv[r]
+                        gz = ed * y * z * (1.0 - z)
+                        pe[r] += dk[r] * z * y
+                        yk[r] = ga
+                        zk[r] = gz
+                        gk[r] = ga + gz
+                        pb[r] += ga
+                        pbz[r] += gz
+                else:
+                    for r in range(n):
+                        y = yk[r]
+                        ga = eps * dk[r] * dyv[r]
+                        pe[r] += dk[r] * y
+                        yk[r] = ga
+                        pb[r] += ga
+            # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
+            if use_blas:
+                np.dot(G, M, Dn)
+                for k in range(m):
+                    dn = Dn[k]
+                    dk = Dl[k]
+                    for r in range(n):
+                        dn[r] += alpha * dk[r]
+            else:
+                for k in range(m):
+                    dn = Dn[k]
+                    dk = Dl[k]
+                    gk = G[k]
+                    for r in range(n):
+                        dn[r] = alpha * dk[r]
+                    for j in range(n):
+                        gj = gk[j]
+                        mj = M[j]
+                        for r in range(n):
+                            dn[r] += gj * mj[r]
+            if loss_kind == 1 and t - 1 >= 1:
+                Hp = Hs[i - 1]
+                for k in range(m):
+                    dn = Dn[k]
+                    hp = Hp[k]
+                    for r in range(n):
+                        dn[r] += hp[r]
+            elif loss_kind == 3:
+                for k in range(m):
+                    g = dL_dh[b0 + k if Bd > 1 else 0, t - 1]
+                    dn = Dn[k]
+                    for r in range(n):
+                        dn[r] += g[r]
+            Dl, Dn = Dn, Dl
+        _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
+    for k in range(m):
+        dk = Dl[k]
+        q = 0.0
+        for r in range(n):
+            q += dk[r] * dk[r]
+            dh0[b0 + k, r] = dk[r]
+        delta_norms[b0 + k, 0] = math.sqrt(q)
+        loss[b0 + k] = acc[k]
+        diverged_at[b0 + k] = div[k]
+
+
+@njit(cache=True, parallel=True)
+def _bptt_chunks(chunk, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
+                 L, nseg, use_blas, pdM, pdV, pdb, pdVz, pdbz, pdU, pdc, pde, dh0, delta_norms, loss, final,
+                 diverged_at):
+    """The parallel loop alone: one chunk of trajectories per iteration, each into its own partial sums.
+
+    Kept apart from the allocation and the reduction in :func:`bptt` because
+    with ``parallel=True`` every array expression becomes a parfor of its own,
+    each compiled separately (minutes of compilation for nothing).
+    """
+    B = h0.shape[0]
+    nchunks = pdM.shape[0]
+    for cc in prange(nchunks):
+        ci = np.int64(cc)  # prange indices are unsigned
+        b0 = ci * chunk
+        m = min(chunk, B - b0)
+        _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
+                    targets, L, nseg, use_blas, pdM[ci], pdV[ci], pdb[ci], pdVz[ci], pdbz[ci], pdU[ci], pdc[ci],
+                    pde[ci], dh0, delta_norms, loss, final, diverged_at)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
 def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
          dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, chunk, blas_min_n):
     """Backpropagation through time for a batch (see ``reference.bptt``)."""
     B, n = h0.shape
-    Bi, T, d = inputs.shape
+    T = inputs.shape[1]
+    d = inputs.shape[2]
     dz = dVz.shape[1]
     kc = U.shape[0]
-    Bd = dL_dh.shape[0]
     nchunks = (B + chunk - 1) // chunk
     use_blas = n >= blas_min_n
     L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
@@ -497,186 +703,9 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     pdU = np.zeros((nchunks, kc, n))
     pdc = np.zeros((nchunks, kc))
     pde = np.zeros((nchunks, n))
-    for cc in prange(nchunks):
-        ci = np.int64(cc)
-        b0 = ci * chunk
-        m = min(chunk, B - b0)
-        Hs = np.empty((L + 1, m, n))
-        Ys = np.empty((L, m, n))
-        Zs = np.empty((L if gated else 1, m, n))
-        Gs = np.empty((L, m, n)) if gated else Ys
-        Xs = np.empty((L, m, d))
-        CP = np.empty((max(nseg, 1), m, n))
-        A = np.empty((m, n))
-        Az = np.empty((m, n))
-        Dl = np.empty((m, n))
-        Dn = np.empty((m, n))
-        dyv = np.empty(n)
-        tnn = np.empty((n, n))
-        tnd = np.empty((n, d))
-        acc = np.zeros(m)
-        div = np.full(m, -1, np.int64)
-        lg = np.empty(kc)
-        pr = np.empty(kc)
-        pM = pdM[ci]
-        pV = pdV[ci]
-        pb = pdb[ci]
-        pVz = pdVz[ci]
-        pbz = pdbz[ci]
-        pe = pde[ci]
-        for k in range(m):
-            for r in range(n):
-                Hs[0, k, r] = h0[b0 + k, r]
-        if loss_kind == 3:
-            for k in range(m):
-                g = dL_dh[b0 + k if Bd > 1 else 0, 0]
-                q = 0.0
-                for r in range(n):
-                    q += g[r] * Hs[0, k, r]
-                acc[k] += q
-        # ---- forward, keeping the segment starts
-        last = 0
-        for s in range(nseg):
-            s0 = s * L
-            l = min(L, T - s0)
-            CP[s] = Hs[0]
-            _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
-                                  use_blas, A, Az, True, loss_kind, dL_dh, acc, div)
-            last = l
-            if s < nseg - 1:
-                Hs[0] = Hs[l]
-        HT = Hs[last]
-        for k in range(m):
-            for r in range(n):
-                final[b0 + k, r] = HT[k, r]
-        # ---- the loss at T and δ_T
-        for k in range(m):
-            hk = HT[k]
-            dk = Dl[k]
-            if loss_kind == 0:
-                q = 0.0
-                for r in range(n):
-                    dk[r] = hk[r]
-                    q += hk[r] * hk[r]
-                acc[k] = 0.5 * q
-            elif loss_kind == 1:
-                for r in range(n):
-                    dk[r] = hk[r] if T > 0 else 0.0
-            elif loss_kind == 2:
-                mx = -np.inf
-                for j in range(kc):
-                    s_ = c[j]
-                    for r in range(n):
-                        s_ += U[j, r] * hk[r]
-                    lg[j] = s_
-                    mx = max(mx, s_)
-                tot = 0.0
-                for j in range(kc):
-                    pr[j] = math.exp(lg[j] - mx)
-                    tot += pr[j]
-                tg = targets[b0 + k]
-                acc[k] = (mx + math.log(tot)) - lg[tg]
-                for j in range(kc):
-                    pr[j] = pr[j] / tot
-                pr[tg] -= 1.0
-                for r in range(n):
-                    dk[r] = 0.0
-                for j in range(kc):
-                    pj = pr[j]
-                    for r in range(n):
-                        dk[r] += pj * U[j, r]
-                        pdU[ci, j, r] += pj * hk[r]
-                    pdc[ci, j] += pj
-            else:
-                g = dL_dh[b0 + k if Bd > 1 else 0, T]
-                for r in range(n):
-                    dk[r] = g[r]
-        # ---- backward, segment by segment from the last
-        for s in range(nseg - 1, -1, -1):
-            s0 = s * L
-            l = min(L, T - s0)
-            if s < nseg - 1:
-                Hs[0] = CP[s]
-                _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
-                                      bz, use_blas, A, Az, False, loss_kind, dL_dh, acc, div)
-            for i in range(l, 0, -1):
-                t = s0 + i
-                Y = Ys[i - 1]
-                G = Gs[i - 1]
-                for k in range(m):
-                    dk = Dl[k]
-                    q = 0.0
-                    for r in range(n):
-                        q += dk[r] * dk[r]
-                    delta_norms[b0 + k, t] = math.sqrt(q)
-                    yk = Y[k]
-                    _bptt_dphi_row(act, yk, dyv)
-                    if gated:
-                        zk = Zs[i - 1, k]
-                        gk = G[k]
-                        for r in range(n):
-                            y = yk[r]
-                            z = zk[r]
-                            ed = eps * dk[r]
-                            ga = ed * z * dyv[r]
-                            gz = ed * y * z * (1.0 - z)
-                            pe[r] += dk[r] * z * y
-                            yk[r] = ga
-                            zk[r] = gz
-                            gk[r] = ga + gz
-                            pb[r] += ga
-                            pbz[r] += gz
-                    else:
-                        for r in range(n):
-                            y = yk[r]
-                            ga = eps * dk[r] * dyv[r]
-                            pe[r] += dk[r] * y
-                            yk[r] = ga
-                            pb[r] += ga
-                # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
-                if use_blas:
-                    np.dot(G, M, Dn)
-                    for k in range(m):
-                        dn = Dn[k]
-                        dk = Dl[k]
-                        for r in range(n):
-                            dn[r] += alpha * dk[r]
-                else:
-                    for k in range(m):
-                        dn = Dn[k]
-                        dk = Dl[k]
-                        gk = G[k]
-                        for r in range(n):
-                            dn[r] = alpha * dk[r]
-                        for j in range(n):
-                            gj = gk[j]
-                            mj = M[j]
-                            for r in range(n):
-                                dn[r] += gj * mj[r]
-                if loss_kind == 1 and t - 1 >= 1:
-                    Hp = Hs[i - 1]
-                    for k in range(m):
-                        dn = Dn[k]
-                        hp = Hp[k]
-                        for r in range(n):
-                            dn[r] += hp[r]
-                elif loss_kind == 3:
-                    for k in range(m):
-                        g = dL_dh[b0 + k if Bd > 1 else 0, t - 1]
-                        dn = Dn[k]
-                        for r in range(n):
-                            dn[r] += g[r]
-                Dl, Dn = Dn, Dl
-            _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
-        for k in range(m):
-            dk = Dl[k]
-            q = 0.0
-            for r in range(n):
-                q += dk[r] * dk[r]
-                dh0[b0 + k, r] = dk[r]
-            delta_norms[b0 + k, 0] = math.sqrt(q)
-            loss[b0 + k] = acc[k]
-            diverged_at[b0 + k] = div[k]
+    _bptt_chunks(chunk, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
+                 L, nseg, use_blas, pdM, pdV, pdb, pdVz, pdbz, pdU, pdc, pde, dh0, delta_norms, loss, final,
+                 diverged_at)
     # ---- reduce the per-chunk partial sums
     dM[:, :] = 0.0
     dV[:, :] = 0.0
@@ -762,3 +791,237 @@ def bifurcation(kind, params, x0, transient, out):
         for j in range(keep):
             out[i, j] = x
             x = map_step(kind, p, x)
+
+
+# ---- lyapunov ----
+# Benettin/QR Lyapunov spectra. The k tangent vectors are the columns of an
+# (n, k) C-ordered array Q: the propagation J Q = alpha Q + diag(D) (M Q) and
+# every Householder update are then row-wise axpys over contiguous memory, which
+# LLVM vectorises without fast-math. No fast-math in this section: the QR and
+# the log-accumulation must round like the reference.
+
+
+@njit(cache=True)
+def _reflect(A, Vh, w, j, c0):
+    """Apply H_j = I - tau_j v_j v_jᵀ to the columns c0.. of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
+
+    The inner loops run over views starting at index 0 so that LLVM can drop
+    numba's negative-index wraparound and vectorise them (twice as fast).
+    """
+    n, k = A.shape
+    m = k - c0
+    tau = Vh[j, j]
+    ws = w[:m]
+    aj = A[j, c0:]
+    for c in range(m):
+        ws[c] = aj[c]
+    for i in range(j + 1, n):
+        vi = Vh[i, j]
+        ai = A[i, c0:]
+        for c in range(m):
+            ws[c] += vi * ai[c]
+    for c in range(m):
+        ws[c] *= tau
+        aj[c] -= ws[c]
+    for i in range(j + 1, n):
+        vi = Vh[i, j]
+        ai = A[i, c0:]
+        for c in range(m):
+            ai[c] -= vi * ws[c]
+
+
+@njit(cache=True)
+def _qr_cols(A, Vh, w, rdiag):
+    """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
+
+    Householder (LAPACK dgeqr2 + dorg2r, unblocked) rather than Gram-Schmidt:
+    with ``reortho_every`` > 1 the columns can be badly conditioned, and
+    Householder stays orthogonal to machine precision whatever the condition
+    number. Each reflector H_j = I - tau_j v_j v_jᵀ (v_j[j] = 1) is applied as
+    w = Aᵀv (accumulated row by row) and A -= tau v wᵀ, both axpys along the
+    contiguous rows. The sign of each R_jj is moved into Q so that diag(R) ≥ 0,
+    which makes the factorisation unique and equal to the reference's.
+    ``Vh`` (n, k) is scratch for the reflectors (below the diagonal of column j:
+    v_j, whose leading 1 is implicit; on the diagonal: tau_j), ``w`` (k,) too.
+    """
+    n, k = A.shape
+    for j in range(k):
+        a0 = A[j, j]
+        sigma = 0.0
+        for i in range(j + 1, n):
+            sigma += A[i, j] * A[i, j]
+        if sigma == 0.0:
+            tau = 0.0  # column already triangular: H_j = I
+            rdiag[j] = a0
+        else:
+            norm = math.sqrt(a0 * a0 + sigma)
+            beta = -norm if a0 >= 0.0 else norm
+            tau = (beta - a0) / beta
+            scale = 1.0 / (a0 - beta)
+            for i in range(j + 1, n):
+                Vh[i, j] = A[i, j] * scale
+            rdiag[j] = beta
+        Vh[j, j] = tau
+        if tau != 0.0 and j + 1 < k:
+            _reflect(A, Vh, w, j, j + 1)
+    # Q = H_0 ⋯ H_{k-1} [I_k; 0], accumulated backwards (columns c < j are still e_c)
+    for i in range(n):
+        ai = A[i]
+        for c in range(k):
+            ai[c] = 0.0
+        if i < k:
+            ai[i] = 1.0
+    for j in range(k - 1, -1, -1):
+        if Vh[j, j] != 0.0:
+            _reflect(A, Vh, w, j, j)
+    for j in range(k):
+        if rdiag[j] < 0.0:
+            rdiag[j] = -rdiag[j]
+            for i in range(n):
+                A[i, j] = -A[i, j]
+
+
+@njit(cache=True)
+def _qr_lapack(A, rdiag):
+    """As :func:`_qr_cols` through LAPACK (dgeqrf + dorgqr, blocked): faster once A outgrows L1 (n ≳ 64)."""
+    q, r = np.linalg.qr(A)
+    n, k = A.shape
+    for j in range(k):
+        rdiag[j] = abs(r[j, j])
+    for i in range(n):
+        for j in range(k):
+            A[i, j] = -q[i, j] if r[j, j] < 0.0 else q[i, j]
+
+
+@njit(cache=True)
+def _lyap_is_qr_time(t, transient, total, every):
+    """Whether the tangent basis is re-orthonormalised after global step t."""
+    if t == total or t == transient:
+        return True
+    if t < transient:
+        return t % every == 0
+    return (t - transient) % every == 0
+
+
+@njit(cache=True)
+def _lyap_after_qr(t, transient, every, err_from, S, rdiag, lo, hi, hist_b):
+    """Accumulate log R_jj after a QR at global step t; update the running-estimate spread and history."""
+    k = S.shape[0]
+    if t <= transient:
+        return
+    for j in range(k):
+        S[j] += math.log(rdiag[j])
+    done = t - transient
+    if done >= err_from:
+        for j in range(k):
+            e = S[j] / done
+            if e < lo[j]:
+                lo[j] = e
+            if e > hi[j]:
+                hi[j] = e
+    if hist_b.shape[0] > 0:
+        r = (done + every - 1) // every - 1
+        for j in range(k):
+            hist_b[r, j] = S[j] / done
+
+
+@njit(cache=True)
+def _all_finite(x):
+    """Whether every entry is finite: one vectorisable sum (inf - inf and NaN stay non-finite)."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * 0.0
+    return s == 0.0
+
+
+@njit(cache=True, parallel=True)
+def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
+             err_from, lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n):
+    """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``)."""
+    B, n = h.shape
+    Bi, T, d = inputs.shape
+    k = Q.shape[2]
+    use_blas = n >= blas_min_n
+    use_lapack = n >= qr_lapack_min_n
+    for bb in prange(B):
+        if diverged_at[bb] >= 0:
+            continue
+        bi = np.int64(bb) if Bi > 1 else np.int64(0)
+        x = h[bb].copy()
+        xn = np.empty(n)
+        a = np.empty(n)
+        az = np.empty(n)
+        D = np.empty(n)
+        Qb = Q[bb].copy()
+        P = np.empty((n, k))
+        Vh = np.empty((n, k))
+        w = np.empty(k)
+        rdiag = np.empty(k)
+        Sb = S[bb].copy()
+        lob = lo[bb].copy()
+        hib = hi[bb].copy()
+        dv = np.int64(-1)
+        for s in range(T):
+            t = t0 + s + 1
+            for i in range(n):
+                acc = 0.0
+                mi = M[i]
+                for j in range(n):
+                    acc += mi[j] * x[j]
+                sa = acc + b[i]
+                for j in range(d):
+                    sa += V[i, j] * inputs[bi, s, j]
+                a[i] = sa
+                if gated:
+                    sz = acc + bz[i]
+                    for j in range(d):
+                        sz += Vz[i, j] * inputs[bi, s, j]
+                    az[i] = sz
+            for i in range(n):
+                y = phi(act, a[i])
+                dy = dphi(act, a[i], y)
+                if gated:
+                    z = sigmoid(az[i])
+                    D[i] = eps * (z * dy + y * z * (1.0 - z))
+                    xn[i] = alpha * x[i] + eps * z * y
+                else:
+                    D[i] = eps * dy
+                    xn[i] = alpha * x[i] + eps * y
+            # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
+            if use_blas:
+                np.dot(M, Qb, P)
+            else:
+                _matmul_small(M, Qb, P)
+            for i in range(n):
+                qi = Qb[i]
+                pi = P[i]
+                di = D[i]
+                for c in range(k):
+                    qi[c] = alpha * qi[c] + di * pi[c]
+            x, xn = xn, x
+            if not _all_finite(x):
+                dv = t
+                break
+            if _lyap_is_qr_time(t, transient, total, every):
+                if use_lapack:
+                    _qr_lapack(Qb, rdiag)
+                else:
+                    _qr_cols(Qb, Vh, w, rdiag)
+                bad = False
+                for j in range(k):
+                    if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
+                        bad = True
+                if bad:
+                    dv = t
+                    break
+                _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
+        if dv >= 0:
+            diverged_at[bb] = dv
+            x[:] = np.nan
+            Qb[:, :] = np.nan
+            Sb[:] = np.nan
+        h[bb] = x
+        Q[bb] = Qb
+        S[bb] = Sb
+        lo[bb] = lob
+        hi[bb] = hib

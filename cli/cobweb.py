@@ -1,0 +1,92 @@
+"""``rnndyn cobweb``: cobweb and phase plot of a 1-D iterated map, or its compositions."""
+
+from __future__ import annotations
+
+import click
+
+from .common import POINT, check_out_suffix, dpi_option, emit_json, fail, json_option, out_option, save_figure
+
+
+def composition_panels(k: int) -> tuple[int, ...]:
+    """The panels of ``--compose K``: f, f∘f, f∘f∘f (those up to K) and the K-fold composition."""
+    return tuple(sorted({j for j in (1, 2, 3) if j <= k} | {k}))
+
+
+@click.command("cobweb")
+@click.option("--map", "map_spec", required=True, metavar="SPEC",
+              help="logistic:R, quadratic:C, tent:MU, sine:R, or an expression in x such as '3.5*x*(1-x)' "
+                   "(numbers, x, pi, e, + - * / **, sin cos tan exp log sqrt tanh abs; nothing else).")
+@click.option("--x0", "x0s", type=float, multiple=True, metavar="X",
+              help="Initial state (repeatable); default: 10%, 50% and 90% across the interval.")
+@click.option("--steps", "-T", type=click.IntRange(0, 100_000), default=30, show_default=True,
+              help="Steps per orbit.")
+@click.option("--compose", "compose", type=click.IntRange(1, 64), default=None, metavar="K",
+              help="Instead of a cobweb, draw the graphs of f, f∘f, f∘f∘f and f composed K times; "
+                   "the points listed are those with f^K(x) = x.")
+@click.option("--interval", type=POINT, default="0,1", show_default=True, metavar="LO,HI",
+              help="x range drawn and searched for fixed points.")
+@out_option()
+@dpi_option()
+@json_option()
+def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
+    """Cobweb diagram and phase plot of x_{t+1} = f(x_t), fixed points marked as sinks or sources.
+
+    CSC321 Lecture 15 (seed 003): fixed points are where f crosses the diagonal,
+    sinks where |f'| < 1, sources where |f'| > 1.
+
+    \b
+    $ rnndyn cobweb --map quadratic:0.15 --x0 0.5 --x0 0.83 --out cobweb.png
+    map        x**2 + 0.15   (f' = 2*x)
+    fixed      x = 0.183772   f' = 0.367544   sink
+    fixed      x = 0.816228   f' = 1.63246    source
+    orbit      x0 = 0.5   x_30 = 0.183772
+    orbit      x0 = 0.83  x_30 = inf
+    $ rnndyn cobweb --map logistic:3.5 --compose 6 --out compositions.png
+    """
+    from rnndyn import maps
+
+    if len(interval) != 2 or not interval[0] < interval[1]:
+        fail(f"--interval: expected LO,HI with LO < HI, got {','.join(f'{v:g}' for v in interval)}")
+    if out:
+        check_out_suffix(out)
+    m = maps.parse_map(map_spec, argname="--map")
+    lo, hi = interval
+    period = compose or 1
+    # Every point with f^K(x) = x, listed once with its minimal period d (d divides K) and multiplier (f^d)'.
+    fps = [fp for d in range(1, period + 1) if period % d == 0
+           for fp in maps.fixed_points(m, (lo, hi), period=d, exact_period=True)]
+    fps.sort(key=lambda fp: fp.x)
+    if not x0s:
+        x0s = tuple(lo + f * (hi - lo) for f in (0.1, 0.5, 0.9))
+    orbits = [] if compose else [(x, maps.orbit(m, x, steps)) for x in x0s]
+    if out:
+        from rnndyn import plots_maps
+
+        if compose:
+            fig = plots_maps.plot_compositions(m, ks=composition_panels(compose), interval=(lo, hi))
+        else:
+            fig = plots_maps.plot_cobweb(m, list(x0s), steps=steps, interval=(lo, hi))
+        save_figure(fig, out, dpi=dpi)
+    if as_json:
+        emit_json({
+            "map": m.name,
+            "expression": m.expr,
+            "derivative": m.dexpr,
+            "interval": [lo, hi],
+            "compose": compose,
+            "fixed_points": [{"x": p.x, "derivative": p.derivative, "kind": p.kind, "period": p.period} for p in fps],
+            "orbits": [{"x0": x, "states": o} for x, o in orbits],
+            "steps": None if compose else steps,
+            "out": out,
+        })
+        return
+    click.echo(f"map        {m.expr or m.name}   (f' = {m.dexpr})" if m.dexpr else f"map        {m.name}")
+    label = "fixed" if period == 1 else f"f^{period}=x"
+    if not fps:
+        click.echo(f"{label:<11}none in [{lo:g}, {hi:g}]")
+    for p in fps:
+        d = "f'" if period == 1 else f"(f^{p.period})'"
+        click.echo(f"{label:<11}x = {p.x:.6g}   {d} = {p.derivative:.6g}   {p.kind}"
+                   + (f"   (period {p.period})" if period > 1 else ""))
+    for x, o in orbits:
+        click.echo(f"orbit      x0 = {x:<6g}x_{steps} = {float(o[-1]):.6g}")

@@ -1,0 +1,49 @@
+"""``rnndyn figures``: rebuild the gallery of the source material's figures."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from .common import progress
+
+
+@click.command("figures")
+@click.option("--only", "only", multiple=True, metavar="NAME",
+              help="Build only this figure (repeatable); see --list for the names.")
+@click.option("--outdir", type=click.Path(file_okay=False, writable=True), default="figures", show_default=True,
+              help="Directory the figures and their README.md gallery are written to.")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Image format.")
+@click.option("--list", "list_only", is_flag=True, help="Print the registered figures and what each shows; build nothing.")
+@click.option("--quick", is_flag=True, help="Small sizes (seconds in all; for smoke tests, not for the gallery).")
+def figures(only, outdir, fmt, list_only, quick):
+    """Rebuild every registered figure of the seed documents into OUTDIR, with a README.md gallery.
+
+    Each figure is computed by rnndyn from fixed seeds and written without dates,
+    so a rebuild reproduces the committed files.
+
+    \b
+    $ rnndyn figures --list
+    $ rnndyn figures --only smerity_fibonacci --outdir /tmp/figs
+    $ rnndyn figures                      # the whole gallery into figures/
+    """
+    from rnndyn import figures as registry_mod
+
+    reg = registry_mod.registry()
+    if list_only:
+        width = max((len(n) for n in reg), default=0) + 2
+        for name, spec in reg.items():
+            click.echo(f"{name:<{width}}{' '.join(spec.description.split())}")
+        return
+    names = [registry_mod.get(n).name for n in dict.fromkeys(only)] if only else list(reg)
+    t0 = time.perf_counter()
+    built = []
+    for name in progress(names, label="figures", length=len(names)):
+        (b,) = registry_mod.build_all(outdir, names=[name], fmt=fmt, quick=quick, gallery=False)
+        built.append(b)
+        click.echo(f"wrote {b.path} ({b.seconds:.1f} s)", err=True)
+    gallery = registry_mod.write_gallery(outdir, fmt=fmt)
+    click.echo(f"{len(built)} figure{'s' if len(built) != 1 else ''} in {time.perf_counter() - t0:.1f} s; "
+               f"gallery {gallery}", err=True)
