@@ -183,3 +183,19 @@ def build_fig2(quick: bool = False) -> Figure:
              for name, caption in FIG2_PANELS]
     return _panels(cells, r"RNN with feedback $h_t = h_{t-1} + \epsilon\,\tanh(W h_{t-1})$, "
                           f"ε = {PAPER_EPS:g}, T = {PAPER_STEPS} (Chang et al. 2019, Fig. 2)", quick)
+
+
+@register(
+    "phase_W0_euler_g0.15",
+    source="001 (Chang et al. 2019), Figure 2(d) at full size",
+    description="The headline phase portrait: RNN with feedback, W0 with diffusion 0.15 (eigenvalues "
+                "-0.15 ± 2i), vector field, the paper's three trajectories, the equilibrium by type",
+    command="rnndyn phase --matrix W0 --gamma 0.15",
+)
+def build_headline(quick: bool = False) -> Figure:
+    """The picture ``rnndyn phase --matrix W0 --gamma 0.15`` draws, with its defaults."""
+    from .cells import EulerRNN
+    from .plots_phase import plot_phase
+
+    cell = EulerRNN(named_matrix("W0"), eps=PAPER_EPS, gamma=0.15)
+    return plot_phase(phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 21, label="W0"))
