@@ -44,6 +44,51 @@ class KernelBackend:
             self._module = importlib.import_module(self._module_name)
         return self._module
 
+    @property
+    def discrete(self):
+        """The kernels of general maps and the LSTM (``<module>_discrete``), imported on first use."""
+        if getattr(self, "_discrete", None) is None:
+            self._discrete = importlib.import_module(self._module_name + "_discrete")
+        return self._discrete
+
+    def lyapunov(self, p, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
+                 on_chunk=None):
+        """Run ``lyapunov_spectrum`` for a cell; see :func:`_lyapunov_run`."""
+        return _lyapunov_run(self.kernels.lyapunov, tuple(p), h0, inputs, q0, transient, steps, every,
+                             err_from, history, edges, on_chunk)
+
+    def dmap_lyapunov(self, m, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
+                      on_chunk=None):
+        """Run ``lyapunov_spectrum`` for a :class:`~rnndyn.discrete_maps.Map` ``m``."""
+        return _lyapunov_run(self.discrete.dmap_lyapunov, (m.rule, m.jacobian_kernel, np.array(m.params)), h0, inputs,
+                             q0, transient, steps, every, err_from, history, edges, on_chunk)
+
+    def dmap_simulate(self, m, h0, inputs, stride):
+        """Run ``simulate`` for a Map; returns (out, final, diverged_at)."""
+        B, n = h0.shape
+        T = inputs.shape[1]
+        R = T // stride + 1 if stride > 0 else 0
+        out = np.empty((B, R, n))
+        final = np.empty((B, n))
+        diverged_at = np.empty(B, np.int64)
+        with blas_threads(1):
+            self.discrete.dmap_simulate(h0, inputs, m.rule, np.array(m.params), stride, out, final, diverged_at)
+        return out, final, diverged_at
+
+    def dmap_tangent(self, m, h0, inputs, vecs, norm_kind):
+        """Run ``tangent`` for a Map; returns (final, jac, norms, vec_norms, diverged_at)."""
+        B, n = h0.shape
+        T = inputs.shape[1]
+        final = np.empty((B, n))
+        jac = np.empty((B, n, n))
+        norms = np.empty((B, T + 1))
+        vec_norms = np.empty((B, T + 1, vecs.shape[1]))
+        diverged_at = np.empty(B, np.int64)
+        with blas_threads(1):
+            self.discrete.dmap_tangent(h0, inputs, m.rule, m.jacobian_kernel, np.array(m.params), vecs, norm_kind,
+                                       final, jac, norms, vec_norms, diverged_at, config.BLAS_MIN_N)
+        return final, jac, norms, vec_norms, diverged_at
+
     def simulate(self, p, h0, inputs, stride, dtype=np.float64):
         """Run ``simulate``; returns (out, final, diverged_at)."""
         B, n = h0.shape
@@ -60,7 +105,7 @@ class KernelBackend:
             inputs = inputs.astype(dt)
         with blas_threads(1):  # prange owns the cores
             self.kernels.simulate(h0, inputs, *p, stride, out, final, diverged_at,
-                                  batch_chunk(B), config.BLAS_MIN_N)
+                                  batch_chunk(B, n), config.BLAS_MIN_N)
         return out, final, diverged_at
 
     def tangent(self, p, h0, inputs, vecs, norm_kind):
@@ -104,20 +149,26 @@ class KernelBackend:
         loss = np.empty(B)
         final = np.empty((B, n))
         diverged_at = np.empty(B, np.int64)
-        self.kernels.bptt(h0, inputs, *p, loss_kind, dL_dh, U, c, targets, checkpoint,
-                          dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
-                          chunk, config.BLAS_MIN_N)
+        with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
+            self.kernels.bptt(h0, inputs, *p, loss_kind, dL_dh, U, c, targets, checkpoint,
+                              dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
+                              chunk, config.BLAS_MIN_N)
         return dM, dV, db, dVz, dbz, dU, dc, float(deps[0]), dh0, delta_norms, loss, final, diverged_at
 
 
-def batch_chunk(B: int) -> int:
-    """Trajectories per thread block: at most ``config.BATCH_CHUNK``, but small enough
-    that every numba thread gets work, and a multiple of 8 (one AVX-512 vector)."""
+def batch_chunk(B: int, n: int = 1) -> int:
+    """Trajectories per thread block.
+
+    ``config.BLOCK_ELEMENTS // n`` (a block of about that many state entries),
+    at most ``config.BATCH_CHUNK``, at most an even share of the batch so every
+    numba thread gets work, and a multiple of 8 (one AVX-512 vector) when ≥ 8.
+    """
     import numba
 
     per_thread = -(-B // max(1, numba.get_num_threads()))
-    chunk = min(config.BATCH_CHUNK, max(8, -(-per_thread // 8) * 8))
-    return max(1, chunk)
+    target = max(8, config.BLOCK_ELEMENTS // max(1, n))
+    chunk = min(target, -(-per_thread // 8) * 8)
+    return max(1, min(config.BATCH_CHUNK, chunk))
 
 
 def register_backend(name: str, factory: Callable[[], object]) -> None:
@@ -157,3 +208,39 @@ def get_backend(name: str = "auto", work: float = 0.0):
 
 register_backend("cpu", lambda: KernelBackend("cpu", "rnndyn.kernels.cpu"))
 register_backend("reference", lambda: KernelBackend("reference", "rnndyn.kernels.reference"))
+
+
+# ---- lyapunov ----
+
+
+def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_from, history, edges, on_chunk):
+    """Allocate the carried state of a Lyapunov run and call ``kernel`` over chunks of steps.
+
+    ``kernel(h, inputs_chunk, *pargs, Q, S, t0, transient, total, every, err_from,
+    lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n)`` advances every
+    carried array in place (see ``reference.lyapunov``); ``edges`` are the global
+    steps at which a chunk ends (default: one chunk), ``on_chunk(t)`` is called
+    after each. Returns (h_T, S, lo, hi, hist, diverged_at).
+    """
+    B, n = h0.shape
+    k = q0.shape[1]
+    total = transient + steps
+    h = np.array(h0, dtype=np.float64, copy=True)
+    Q = np.array(np.broadcast_to(q0, (B, n, k)), dtype=np.float64, order="C")
+    S = np.zeros((B, k))
+    lo = np.full((B, k), np.inf)
+    hi = np.full((B, k), -np.inf)
+    H = -(-steps // every) if history else 0
+    hist = np.full((B, H, k), np.nan)
+    diverged_at = np.full(B, -1, np.int64)
+    lapack_min_n = getattr(config, "QR_LAPACK_MIN_N", 64)
+    t0 = 0
+    for t1 in (edges if edges is not None else [total]):
+        chunk = np.ascontiguousarray(inputs[:, t0:t1])
+        with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
+            kernel(h, chunk, *pargs, Q, S, t0, transient, total, every, err_from, lo, hi, hist, diverged_at,
+                   config.BLAS_MIN_N, lapack_min_n)
+        t0 = t1
+        if on_chunk is not None:
+            on_chunk(t1)
+    return h, S, lo, hi, hist, diverged_at

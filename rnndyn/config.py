@@ -18,9 +18,14 @@ MEMORY_LIMIT_BYTES: int = int(os.environ.get("RNNDYN_MEMORY_LIMIT", 4 * 2**30))
 #: the reference. Never used on QR or log-accumulations.
 FASTMATH_FLAGS: frozenset = frozenset({"contract", "arcp", "nsz"})
 
-#: Batch elements one thread integrates together (state block of (n, chunk)):
-#: large enough for SIMD over the batch, small enough to stay in L1/L2.
-BATCH_CHUNK: int = 64
+#: Most batch elements one thread integrates together (a state block of shape
+#: (n, chunk), batch innermost): large enough for SIMD over the batch and to
+#: amortise the per-block work, small enough to stay in L1/L2.
+BATCH_CHUNK: int = 2048
+
+#: Target size (n * chunk elements) of one thread's state block; the chunk is
+#: BLOCK_ELEMENTS // n, clipped to [8, BATCH_CHUNK] and to an even share of the batch.
+BLOCK_ELEMENTS: int = 4096
 
 #: State size from which a step's matrix product goes to BLAS (np.dot) instead
 #: of hand-written loops. Chosen by benchmarks/ (see RESULTS.md).

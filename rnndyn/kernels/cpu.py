@@ -94,13 +94,15 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
             hni[k] = alpha * hi[k] + eps * ai[k]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _check_block(H, acc, div, t):
     """Mark columns of H that became non-finite at step t, and poison them with NaN.
 
     A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so
-    one pass of adds checks a whole column. A diverged trajectory is set to NaN
-    so that a bounded activation cannot turn inf back into a finite number.
+    one vectorised pass of adds checks the whole block; the per-column branches
+    run only when that total is not finite (rare). A diverged trajectory is set
+    to NaN so that a bounded activation cannot turn inf back into a number.
+    Returns the number of diverged columns.
     """
     n, m = H.shape
     for k in range(m):
@@ -109,12 +111,43 @@ def _check_block(H, acc, div, t):
         hi = H[i]
         for k in range(m):
             acc[k] += hi[k]
+    total = 0.0
+    for k in range(m):
+        total += acc[k]
+    if math.isfinite(total):
+        return 0
+    ndiv = 0
     for k in range(m):
         if not math.isfinite(acc[k]) and div[k] < 0:
             div[k] = t
         if div[k] >= 0:
+            ndiv += 1
             for i in range(n):
                 H[i, k] = np.nan
+    return ndiv
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _block_step_2d(H, Hn, alpha, eps, act, M, b):
+    """The autonomous 2-D step fused in one pass (phase portraits, grids of initial states):
+    both coordinates stay in registers, and the loop over the batch vectorises."""
+    m = H.shape[1]
+    m00, m01, m10, m11 = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
+    b0, b1 = b[0], b[1]
+    x, y = H[0], H[1]
+    xn, yn = Hn[0], Hn[1]
+    if act == TANH:
+        for k in range(m):
+            a0 = m00 * x[k] + m01 * y[k] + b0
+            a1 = m10 * x[k] + m11 * y[k] + b1
+            xn[k] = alpha * x[k] + eps * tanh(a0)
+            yn[k] = alpha * y[k] + eps * tanh(a1)
+    else:
+        for k in range(m):
+            a0 = m00 * x[k] + m01 * y[k] + b0
+            a1 = m10 * x[k] + m11 * y[k] + b1
+            xn[k] = alpha * x[k] + eps * phi(act, a0)
+            yn[k] = alpha * y[k] + eps * phi(act, a1)
 
 
 # --------------------------------------------------------------------------- simulate
@@ -128,6 +161,7 @@ def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, f
     Bi, T, d = inputs.shape
     nchunks = (B + chunk - 1) // chunk
     use_blas = n >= blas_min_n
+    fused2d = n == 2 and d == 0 and not gated
     dt = final.dtype
     for c in prange(nchunks):
         b0 = c * chunk
@@ -152,7 +186,10 @@ def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, f
                     bi = b0 + k if Bi > 1 else 0
                     for j in range(d):
                         X[j, k] = inputs[bi, t - 1, j]
-            _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas)
+            if fused2d:
+                _block_step_2d(H, Hn, alpha, eps, act, M, b)
+            else:
+                _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas)
             H, Hn = Hn, H
             _check_block(H, acc, div, t)
             if stride > 0 and t % stride == 0:
@@ -476,14 +513,22 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
                 L, nseg, use_blas, pM, pV, pb, pVz, pbz, pU, pc, pe, dh0, delta_norms, loss, final, diverged_at):
     """Forward and backward pass of trajectories b0 .. b0+m-1; weight gradients are added to the p* slices.
 
-    A plain (serial) function called from the parallel loop of :func:`bptt`: it
-    keeps the parfor body small, which keeps compilation time down.
+    A plain (serial) function called from the parallel loop of :func:`bptt`: a
+    small parfor body compiles much faster than a large one.
     """
     n = h0.shape[1]
     T = inputs.shape[1]
     d = inputs.shape[2]
     kc = U.shape[0]
     Bd = dL_dh.shape[0]
+    pM[:, :] = 0.0
+    pV[:, :] = 0.0
+    pb[:] = 0.0
+    pVz[:, :] = 0.0
+    pbz[:] = 0.0
+    pU[:, :] = 0.0
+    pc[:] = 0.0
+    pe[:] = 0.0
     Hs = np.empty((L + 1, m, n))
     Ys = np.empty((L, m, n))
     Zs = np.empty((L if gated else 1, m, n))
@@ -512,13 +557,15 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
                 q += g[r] * Hs[0, k, r]
             acc[k] += q
     # ---- forward, keeping the segment starts
+    # a run-time flag, not a literal: two literals would compile the segment twice
+    first_pass = nseg >= 0
     last = 0
     for s in range(nseg):
         s0 = s * L
         l = min(L, T - s0)
         CP[s] = Hs[0]
         _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
-                              use_blas, A, Az, True, loss_kind, dL_dh, acc, div)
+                              use_blas, A, Az, first_pass, loss_kind, dL_dh, acc, div)
         last = l
         if s < nseg - 1:
             Hs[0] = Hs[l]
@@ -575,7 +622,7 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         if s < nseg - 1:
             Hs[0] = CP[s]
             _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
-                                  bz, use_blas, A, Az, False, loss_kind, dL_dh, acc, div)
+                                  bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
         for i in range(l, 0, -1):
             t = s0 + i
             Y = Ys[i - 1]
@@ -656,31 +703,22 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         diverged_at[b0 + k] = div[k]
 
 
-@njit(cache=True, parallel=True)
-def _bptt_chunks(chunk, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
-                 L, nseg, use_blas, pdM, pdV, pdb, pdVz, pdbz, pdU, pdc, pde, dh0, delta_norms, loss, final,
-                 diverged_at):
-    """The parallel loop alone: one chunk of trajectories per iteration, each into its own partial sums.
-
-    Kept apart from the allocation and the reduction in :func:`bptt` because
-    with ``parallel=True`` every array expression becomes a parfor of its own,
-    each compiled separately (minutes of compilation for nothing).
-    """
-    B = h0.shape[0]
-    nchunks = pdM.shape[0]
-    for cc in prange(nchunks):
-        ci = np.int64(cc)  # prange indices are unsigned
-        b0 = ci * chunk
-        m = min(chunk, B - b0)
-        _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
-                    targets, L, nseg, use_blas, pdM[ci], pdV[ci], pdb[ci], pdVz[ci], pdbz[ci], pdU[ci], pdc[ci],
-                    pde[ci], dh0, delta_norms, loss, final, diverged_at)
+# Only the prange loop is parallelised: with plain ``parallel=True`` every array
+# expression (np.zeros, +=, slice assignment) becomes a parfor of its own, each
+# compiled separately, for no gain at these sizes.
+_PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=_PRANGE_ONLY, fastmath=_FASTMATH)
 def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
          dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, chunk, blas_min_n):
-    """Backpropagation through time for a batch (see ``reference.bptt``)."""
+    """Backpropagation through time for a batch (see ``reference.bptt``).
+
+    One chunk of trajectories per prange iteration, each adding into its own
+    slice of the partial sums; the slices are reduced in chunk order afterwards,
+    so the result does not depend on the number of threads.
+    """
     B, n = h0.shape
     T = inputs.shape[1]
     d = inputs.shape[2]
@@ -691,40 +729,47 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
     nseg = (T + L - 1) // L if T > 0 else 0
     MT = np.ascontiguousarray(M.T)
+    Mc = np.ascontiguousarray(M)
     VT = np.ascontiguousarray(V.T)
-    VzT = np.ascontiguousarray(Vz.T) if gated else np.zeros((d, n))
-    nz = n if gated else 0
-    # per-chunk partial sums, reduced in chunk order after the parallel loop
-    pdM = np.zeros((nchunks, n, n))
-    pdV = np.zeros((nchunks, n, d))
-    pdb = np.zeros((nchunks, n))
-    pdVz = np.zeros((nchunks, n, dz))
-    pdbz = np.zeros((nchunks, nz))
-    pdU = np.zeros((nchunks, kc, n))
-    pdc = np.zeros((nchunks, kc))
-    pde = np.zeros((nchunks, n))
-    _bptt_chunks(chunk, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
-                 L, nseg, use_blas, pdM, pdV, pdb, pdVz, pdbz, pdU, pdc, pde, dh0, delta_norms, loss, final,
-                 diverged_at)
-    # ---- reduce the per-chunk partial sums
-    dM[:, :] = 0.0
-    dV[:, :] = 0.0
-    db[:] = 0.0
-    dVz[:, :] = 0.0
-    dbz[:] = 0.0
-    dU[:, :] = 0.0
-    dc[:] = 0.0
+    VzT = np.ascontiguousarray(Vz.T)
+    nz = dbz.shape[0]
+    pdM = np.empty((nchunks, n, n))
+    pdV = np.empty((nchunks, n, d))
+    pdb = np.empty((nchunks, n))
+    pdVz = np.empty((nchunks, n, dz))
+    pdbz = np.empty((nchunks, nz))
+    pdU = np.empty((nchunks, kc, n))
+    pdc = np.empty((nchunks, kc))
+    pde = np.empty((nchunks, n))
+    if nchunks == 1:  # no parallel region: waking idle threads costs more than a short sequence
+        _bptt_chunk(0, B, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
+                    targets, L, nseg, use_blas, pdM[0], pdV[0], pdb[0], pdVz[0], pdbz[0], pdU[0], pdc[0],
+                    pde[0], dh0, delta_norms, loss, final, diverged_at)
+    else:
+        for cc in prange(nchunks):
+            ci = np.int64(cc)  # prange indices are unsigned
+            b0 = ci * chunk
+            m = min(chunk, B - b0)
+            _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U,
+                        c, targets, L, nseg, use_blas, pdM[ci], pdV[ci], pdb[ci], pdVz[ci], pdbz[ci], pdU[ci],
+                        pdc[ci], pde[ci], dh0, delta_norms, loss, final, diverged_at)
     de = 0.0
     for ci in range(nchunks):
-        dM += pdM[ci]
-        dV += pdV[ci]
-        db += pdb[ci]
-        dVz += pdVz[ci]
-        dbz += pdbz[ci]
-        dU += pdU[ci]
-        dc += pdc[ci]
         for r in range(n):
+            for j in range(n):
+                dM[r, j] = pdM[ci, r, j] if ci == 0 else dM[r, j] + pdM[ci, r, j]
+            for j in range(d):
+                dV[r, j] = pdV[ci, r, j] if ci == 0 else dV[r, j] + pdV[ci, r, j]
+            for j in range(dz):
+                dVz[r, j] = pdVz[ci, r, j] if ci == 0 else dVz[r, j] + pdVz[ci, r, j]
+            db[r] = pdb[ci, r] if ci == 0 else db[r] + pdb[ci, r]
             de += pde[ci, r]
+        for r in range(nz):
+            dbz[r] = pdbz[ci, r] if ci == 0 else dbz[r] + pdbz[ci, r]
+        for j in range(kc):
+            dc[j] = pdc[ci, j] if ci == 0 else dc[j] + pdc[ci, j]
+            for r in range(n):
+                dU[j, r] = pdU[ci, j, r] if ci == 0 else dU[j, r] + pdU[ci, j, r]
     deps[0] = de
 
 
