@@ -40,6 +40,12 @@ def _register():
     cli.add_command(phase)
     cli.add_command(stability)
     cli.add_command(spectrum)
+    from .lyapunov import lyapunov
+
+    cli.add_command(lyapunov)
+    from .gradients import gradients
+
+    cli.add_command(gradients)
 
 
 _register()

@@ -54,7 +54,9 @@ class KernelBackend:
     def lyapunov(self, p, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
                  on_chunk=None):
         """Run ``lyapunov_spectrum`` for a cell; see :func:`_lyapunov_run`."""
-        return _lyapunov_run(self.kernels.lyapunov, tuple(p), h0, inputs, q0, transient, steps, every,
+        # writable copies: a cell's frozen (read-only) arrays would be a separate numba specialisation
+        pargs = tuple(np.array(a, order="C") if isinstance(a, np.ndarray) else a for a in p)
+        return _lyapunov_run(self.kernels.lyapunov, pargs, h0, inputs, q0, transient, steps, every,
                              err_from, history, edges, on_chunk)
 
     def dmap_lyapunov(self, m, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
@@ -130,12 +132,22 @@ class KernelBackend:
         """
         import numba
 
+        # One compiled signature only: read-only (frozen cell weights, broadcast views) or
+        # non-contiguous arrays would each compile the kernel again.
+        def w(a, dtype=np.float64):
+            return np.require(a, dtype=dtype, requirements=["C", "W"])
+
+        p = p._replace(M=w(p.M), V=w(p.V), b=w(p.b), Vz=w(p.Vz), bz=w(p.bz),
+                       alpha=float(p.alpha), eps=float(p.eps), act=int(p.act), gated=bool(p.gated))
+        h0, inputs, dL_dh, U, c, targets = w(h0), w(inputs), w(dL_dh), w(U), w(c), w(targets, np.int64)
         B, n = h0.shape
         T = inputs.shape[1]
         d = p.V.shape[1]
         k = U.shape[0]
         threads = max(1, numba.get_num_threads())
         chunk = max(1, min(config.BATCH_CHUNK, -(-B // threads)))
+        # the kernel compares n with blas_min_n; a block of several trajectories goes to BLAS earlier
+        blas_min_n = 0 if chunk * n * n >= config.BPTT_BLAS_MIN_WORK else config.BLAS_MIN_N
         dM = np.empty((n, n))
         dV = np.empty((n, d))
         db = np.empty(n)
@@ -149,11 +161,26 @@ class KernelBackend:
         loss = np.empty(B)
         final = np.empty((B, n))
         diverged_at = np.empty(B, np.int64)
+        L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
+        nseg = -(-T // L) if T > 0 else 0
+        per = n * (2 * L + 1 + (2 * L if p.gated else 1) + max(nseg, 1)) + d * L  # cpu._bptt_words
+        work = self._bptt_workspace(-(-B // chunk) * chunk * per)
         with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
-            self.kernels.bptt(h0, inputs, *p, loss_kind, dL_dh, U, c, targets, checkpoint,
+            self.kernels.bptt(h0, inputs, *p, int(loss_kind), dL_dh, U, c, targets, int(checkpoint),
                               dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
-                              chunk, config.BLAS_MIN_N)
+                              work, int(chunk), int(blas_min_n))
         return dM, dV, db, dVz, dbz, dU, dc, float(deps[0]), dh0, delta_norms, loss, final, diverged_at
+
+    def _bptt_workspace(self, words):
+        """A float64 scratch array of at least ``words`` entries, reused by later calls of this thread."""
+        import threading
+
+        tls = self.__dict__.setdefault("_bptt_tls", threading.local())
+        buf = getattr(tls, "work", None)
+        if buf is None or buf.size < words:
+            buf = np.empty(words)
+            tls.work = buf if 8 * words <= config.BPTT_WORKSPACE_CACHE_BYTES else None
+        return buf
 
 
 def batch_chunk(B: int, n: int = 1) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import config
-from ._validate import as_int, as_real_array, choice
+from ._validate import _describe, as_int, as_real_array, choice
 from .backends import get_backend
 from .errors import ArgumentTypeError, DivergenceWarning, MemoryLimitError, ValidationError
 
@@ -94,13 +94,17 @@ def check_memory(nbytes: float, what: str, suggestion: str) -> None:
         )
 
 
+def _plural(word: str) -> str:
+    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+
+
 def warn_divergence(diverged_at: np.ndarray, what: str = "trajectory") -> None:
     """Warn (DivergenceWarning) when any trajectory became non-finite."""
     bad = diverged_at >= 0
     if bad.any():
         k = int(bad.sum())
         warnings.warn(
-            f"{k} {what}{'s' if k > 1 else ''} of {diverged_at.size} became non-finite "
+            f"{k} {what if k == 1 else _plural(what)} of {diverged_at.size} became non-finite "
             f"(first at step {int(diverged_at[bad].min())}); see the result's diverged_at",
             DivergenceWarning,
             stacklevel=3,
@@ -199,9 +203,16 @@ def simulate(cell, h0, inputs=None, steps=None, record="all", backend="auto", dt
     >>> traj.states.shape
     (51, 2)
     """
+    if hasattr(cell, "as_map"):  # a general Map or the LSTM: their own kernels
+        from .discrete_maps import simulate_map
+
+        return simulate_map(cell.as_map(), h0, inputs, steps, record, backend, dtype)
     prep = prepare(cell, h0, inputs, steps)
     stride = _stride(record, prep.steps)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"dtype: expected float64 or float32, got {_describe(dtype)}") from None
     if dt not in (np.float64, np.float32):
         raise ArgumentTypeError(f"dtype: expected float64 or float32, got {dt}")
     B, n = prep.h0.shape
@@ -282,6 +293,10 @@ def tangent(cell, h0, inputs=None, steps=None, vectors=None, norm="spectral", ba
     >>> round(float(rd.tangent(cell, [1.0], steps=50).norms[-1]), 1)
     117.4
     """
+    if hasattr(cell, "as_map"):  # a general Map or the LSTM: their own kernels
+        from .discrete_maps import tangent_map
+
+        return tangent_map(cell.as_map(), h0, inputs, steps, vectors, norm, backend)
     prep = prepare(cell, h0, inputs, steps)
     n = cell.n
     choice(norm, "norm", {"spectral", "fro"})

@@ -356,49 +356,14 @@ from .vecmath import tanh as _vtanh  # noqa: E402
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _bptt_phi_row(act, a, y):
-    """y = φ(a) over one contiguous row; the branch on ``act`` is outside the loop so it vectorises."""
-    n = a.shape[0]
-    if act == 0:  # TANH
-        for i in range(n):
-            y[i] = _vtanh(a[i])
-    elif act == 1:  # RELU
-        for i in range(n):
-            x = a[i]
-            y[i] = x if x > 0.0 else 0.0 * x
-    elif act == 3:  # SIGMOID
-        for i in range(n):
-            y[i] = _vsigmoid(a[i])
-    else:
-        for i in range(n):
-            y[i] = a[i]
-
-
-@njit(cache=True, fastmath=_FASTMATH)
-def _bptt_dphi_row(act, y, out):
-    """out = φ'(a) from y = φ(a) (ReLU: y > 0 exactly when a > 0)."""
-    n = y.shape[0]
-    if act == 0:
-        for i in range(n):
-            out[i] = 1.0 - y[i] * y[i]
-    elif act == 1:
-        for i in range(n):
-            out[i] = 1.0 if y[i] > 0.0 else 0.0
-    elif act == 3:
-        for i in range(n):
-            out[i] = y[i] * (1.0 - y[i])
-    else:
-        for i in range(n):
-            out[i] = 1.0
-
-
-@njit(cache=True, fastmath=_FASTMATH)
 def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
                           use_blas, A, Az, first, loss_kind, dL_dh, acc, div):
     """Steps t = s0+1 .. s0+l of a chunk: Hs[i] = h_{s0+i}, Ys[i-1] = φ(a), Zs[i-1] = σ(a_z), Xs[i-1] = x.
 
     On the first pass (``first``) it also accumulates the per-trajectory loss of
     the sum/upstream losses into ``acc`` and marks divergence in ``div``.
+    Arrays are indexed directly rather than through row views: a view made
+    inside the time loop costs reference-count updates every step.
     """
     m = Hs.shape[1]
     n = Hs.shape[2]
@@ -407,78 +372,154 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
     Bd = dL_dh.shape[0]
     for i in range(1, l + 1):
         t = s0 + i
-        H = Hs[i - 1]
-        Hn = Hs[i]
-        Y = Ys[i - 1]
-        X = Xs[i - 1]
         for k in range(m):
             bi = b0 + k if Bi > 1 else 0
             for j in range(d):
-                X[k, j] = inputs[bi, t - 1, j]
+                Xs[i - 1, k, j] = inputs[bi, t - 1, j]
         if use_blas:
-            np.dot(H, MT, A)
+            np.dot(Hs[i - 1], MT, A)
         else:
             for k in range(m):
-                ak = A[k]
-                hk = H[k]
                 for r in range(n):
-                    ak[r] = 0.0
+                    A[k, r] = 0.0
                 for j in range(n):
-                    hj = hk[j]
-                    mj = MT[j]
+                    hj = Hs[i - 1, k, j]
                     for r in range(n):
-                        ak[r] += hj * mj[r]
+                        A[k, r] += hj * MT[j, r]
         for k in range(m):
-            ak = A[k]
             if gated:
-                azk = Az[k]
                 for r in range(n):
-                    azk[r] = ak[r] + bz[r]
+                    Az[k, r] = A[k, r] + bz[r]
                 for j in range(d):
-                    xj = X[k, j]
-                    vj = VzT[j]
+                    xj = Xs[i - 1, k, j]
                     for r in range(n):
-                        azk[r] += xj * vj[r]
+                        Az[k, r] += xj * VzT[j, r]
             for r in range(n):
-                ak[r] += b[r]
+                A[k, r] += b[r]
             for j in range(d):
-                xj = X[k, j]
-                vj = VT[j]
+                xj = Xs[i - 1, k, j]
                 for r in range(n):
-                    ak[r] += xj * vj[r]
-            yk = Y[k]
-            _bptt_phi_row(act, ak, yk)
-            hk = H[k]
-            hn = Hn[k]
-            if gated:
-                zk = Zs[i - 1, k]
-                azk = Az[k]
+                    A[k, r] += xj * VT[j, r]
+            if act == 0:  # TANH; the branch is outside the loops so that they vectorise
                 for r in range(n):
-                    zk[r] = _vsigmoid(azk[r])
+                    Ys[i - 1, k, r] = _vtanh(A[k, r])
+            elif act == 1:  # RELU
                 for r in range(n):
-                    hn[r] = alpha * hk[r] + eps * zk[r] * yk[r]
+                    x = A[k, r]
+                    Ys[i - 1, k, r] = x if x > 0.0 else 0.0 * x
+            elif act == 3:  # SIGMOID
+                for r in range(n):
+                    Ys[i - 1, k, r] = _vsigmoid(A[k, r])
             else:
                 for r in range(n):
-                    hn[r] = alpha * hk[r] + eps * yk[r]
+                    Ys[i - 1, k, r] = A[k, r]
+            if gated:
+                for r in range(n):
+                    Zs[i - 1, k, r] = _vsigmoid(Az[k, r])
+                for r in range(n):
+                    Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Zs[i - 1, k, r] * Ys[i - 1, k, r]
+            else:
+                for r in range(n):
+                    Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Ys[i - 1, k, r]
         if first:
             for k in range(m):
-                hn = Hn[k]
                 s = 0.0
                 for r in range(n):
-                    s += hn[r]
+                    s += Hs[i, k, r]
                 if not math.isfinite(s) and div[k] < 0:
                     div[k] = t
                 if loss_kind == 1:
                     q = 0.0
                     for r in range(n):
-                        q += hn[r] * hn[r]
+                        q += Hs[i, k, r] * Hs[i, k, r]
                     acc[k] += 0.5 * q
                 elif loss_kind == 3:
-                    g = dL_dh[b0 + k if Bd > 1 else 0, t]
+                    bd = b0 + k if Bd > 1 else 0
                     q = 0.0
                     for r in range(n):
-                        q += g[r] * hn[r]
+                        q += dL_dh[bd, t, r] * Hs[i, k, r]
                     acc[k] += q
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M, use_blas,
+                           loss_kind, dL_dh, pb, pbz, pe, delta_norms):
+    """Steps t = s0+l down to s0+1 of the backward pass of a chunk; returns the slot of D holding δ_{s0}.
+
+    D[cur] holds δ_t on entry. Ys[i-1] (φ(a)) is overwritten by g^a, Zs[i-1]
+    (σ(a_z)) by g^z and Gs[i-1] receives g^a + g^z (Gs is Ys when not gated);
+    b, b_z and ε gradients are summed into pb, pbz, pe (pe per state entry, so
+    the loops stay free of scalar reductions and vectorise).
+    """
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    Bd = dL_dh.shape[0]
+    for i in range(l, 0, -1):
+        t = s0 + i
+        nxt = 1 - cur
+        for k in range(m):
+            q = 0.0
+            for r in range(n):
+                q += D[cur, k, r] * D[cur, k, r]
+            delta_norms[b0 + k, t] = math.sqrt(q)
+            if act == 0:  # φ'(a) from y = φ(a); ReLU: y > 0 exactly when a > 0
+                for r in range(n):
+                    dyv[r] = 1.0 - Ys[i - 1, k, r] * Ys[i - 1, k, r]
+            elif act == 1:
+                for r in range(n):
+                    dyv[r] = 1.0 if Ys[i - 1, k, r] > 0.0 else 0.0
+            elif act == 3:
+                for r in range(n):
+                    dyv[r] = Ys[i - 1, k, r] * (1.0 - Ys[i - 1, k, r])
+            else:
+                for r in range(n):
+                    dyv[r] = 1.0
+            if gated:
+                for r in range(n):
+                    dl = D[cur, k, r]
+                    y = Ys[i - 1, k, r]
+                    z = Zs[i - 1, k, r]
+                    ed = eps * dl
+                    ga = ed * z * dyv[r]
+                    gz = ed * y * z * (1.0 - z)
+                    pe[r] += dl * z * y
+                    Ys[i - 1, k, r] = ga
+                    Zs[i - 1, k, r] = gz
+                    Gs[i - 1, k, r] = ga + gz
+                    pb[r] += ga
+                    pbz[r] += gz
+            else:
+                for r in range(n):
+                    dl = D[cur, k, r]
+                    ga = eps * dl * dyv[r]
+                    pe[r] += dl * Ys[i - 1, k, r]
+                    Ys[i - 1, k, r] = ga
+                    pb[r] += ga
+        # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
+        if use_blas:
+            np.dot(Gs[i - 1], M, D[nxt])
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] += alpha * D[cur, k, r]
+        else:
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] = alpha * D[cur, k, r]
+                for j in range(n):
+                    gj = Gs[i - 1, k, j]
+                    for r in range(n):
+                        D[nxt, k, r] += gj * M[j, r]
+        if loss_kind == 1 and t - 1 >= 1:
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] += Hs[i - 1, k, r]
+        elif loss_kind == 3:
+            for k in range(m):
+                bd = b0 + k if Bd > 1 else 0
+                for r in range(n):
+                    D[nxt, k, r] += dL_dh[bd, t - 1, r]
+        cur = nxt
+    return cur
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -508,13 +549,22 @@ def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, l, gated, dM, dV, dVz, tnn, tnd):
                     dVz[r, j] += tnd[r, j]
 
 
+@njit(cache=True)
+def _bptt_words(L, nseg, n, d, gated):
+    """Workspace entries one trajectory needs: states, activations, gates, adjoints, inputs, checkpoints."""
+    return n * ((L + 1) + L + (L if gated else 1) + (L if gated else 0) + max(nseg, 1)) + d * L
+
+
 @njit(cache=True, fastmath=_FASTMATH)
 def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
-                L, nseg, use_blas, pM, pV, pb, pVz, pbz, pU, pc, pe, dh0, delta_norms, loss, final, diverged_at):
+                L, nseg, use_blas, pM, pV, pb, pVz, pbz, pU, pc, pe, dh0, delta_norms, loss, final, diverged_at,
+                work):
     """Forward and backward pass of trajectories b0 .. b0+m-1; weight gradients are added to the p* slices.
 
     A plain (serial) function called from the parallel loop of :func:`bptt`: a
-    small parfor body compiles much faster than a large one.
+    small parfor body compiles much faster than a large one. The stored states,
+    activations, inputs and checkpoints live in ``work`` (this chunk's part of
+    the caller's workspace, :func:`_bptt_words` ``* m`` entries).
     """
     n = h0.shape[1]
     T = inputs.shape[1]
@@ -529,16 +579,27 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     pU[:, :] = 0.0
     pc[:] = 0.0
     pe[:] = 0.0
-    Hs = np.empty((L + 1, m, n))
-    Ys = np.empty((L, m, n))
-    Zs = np.empty((L if gated else 1, m, n))
-    Gs = np.empty((L, m, n)) if gated else Ys
-    Xs = np.empty((L, m, d))
-    CP = np.empty((max(nseg, 1), m, n))
+    # summed every step: kept thread-local (the p* slices of two threads can share a cache line)
+    lb = np.zeros(n)
+    lbz = np.zeros(pbz.shape[0])
+    le = np.zeros(n)
+    zl = L if gated else 1
+    ncp = max(nseg, 1)
+    o1 = (L + 1) * m * n
+    o2 = o1 + L * m * n
+    o3 = o2 + zl * m * n
+    o4 = o3 + (L * m * n if gated else 0)
+    o5 = o4 + L * m * d
+    Hs = work[:o1].reshape((L + 1, m, n))
+    Ys = work[o1:o2].reshape((L, m, n))
+    Zs = work[o2:o3].reshape((zl, m, n))
+    Gs = work[o3:o4].reshape((L, m, n)) if gated else Ys
+    Xs = work[o4:o5].reshape((L, m, d))
+    CP = work[o5:o5 + ncp * m * n].reshape((ncp, m, n))
     A = np.empty((m, n))
     Az = np.empty((m, n))
-    Dl = np.empty((m, n))
-    Dn = np.empty((m, n))
+    D = np.empty((2, m, n))  # δ_t and δ_{t-1}, swapped by index
+    cur = 0
     dyv = np.empty(n)
     tnn = np.empty((n, n))
     tnd = np.empty((n, d))
@@ -576,7 +637,7 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     # ---- the loss at T and δ_T
     for k in range(m):
         hk = HT[k]
-        dk = Dl[k]
+        dk = D[0, k]
         if loss_kind == 0:
             q = 0.0
             for r in range(n):
@@ -623,77 +684,11 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
             Hs[0] = CP[s]
             _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
                                   bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
-        for i in range(l, 0, -1):
-            t = s0 + i
-            Y = Ys[i - 1]
-            G = Gs[i - 1]
-            for k in range(m):
-                dk = Dl[k]
-                q = 0.0
-                for r in range(n):
-                    q += dk[r] * dk[r]
-                delta_norms[b0 + k, t] = math.sqrt(q)
-                yk = Y[k]
-                _bptt_dphi_row(act, yk, dyv)
-                if gated:
-                    zk = Zs[i - 1, k]
-                    gk = G[k]
-                    for r in range(n):
-                        y = yk[r]
-                        z = zk[r]
-                        ed = eps * dk[r]
-                        ga = ed * z * dyv[r]
-                        gz = ed * y * z * (1.0 - z)
-                        pe[r] += dk[r] * z * y
-                        yk[r] = ga
-                        zk[r] = gz
-                        gk[r] = ga + gz
-                        pb[r] += ga
-                        pbz[r] += gz
-                else:
-                    for r in range(n):
-                        y = yk[r]
-                        ga = eps * dk[r] * dyv[r]
-                        pe[r] += dk[r] * y
-                        yk[r] = ga
-                        pb[r] += ga
-            # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
-            if use_blas:
-                np.dot(G, M, Dn)
-                for k in range(m):
-                    dn = Dn[k]
-                    dk = Dl[k]
-                    for r in range(n):
-                        dn[r] += alpha * dk[r]
-            else:
-                for k in range(m):
-                    dn = Dn[k]
-                    dk = Dl[k]
-                    gk = G[k]
-                    for r in range(n):
-                        dn[r] = alpha * dk[r]
-                    for j in range(n):
-                        gj = gk[j]
-                        mj = M[j]
-                        for r in range(n):
-                            dn[r] += gj * mj[r]
-            if loss_kind == 1 and t - 1 >= 1:
-                Hp = Hs[i - 1]
-                for k in range(m):
-                    dn = Dn[k]
-                    hp = Hp[k]
-                    for r in range(n):
-                        dn[r] += hp[r]
-            elif loss_kind == 3:
-                for k in range(m):
-                    g = dL_dh[b0 + k if Bd > 1 else 0, t - 1]
-                    dn = Dn[k]
-                    for r in range(n):
-                        dn[r] += g[r]
-            Dl, Dn = Dn, Dl
+        cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M,
+                                     use_blas, loss_kind, dL_dh, lb, lbz, le, delta_norms)
         _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
     for k in range(m):
-        dk = Dl[k]
+        dk = D[cur, k]
         q = 0.0
         for r in range(n):
             q += dk[r] * dk[r]
@@ -701,6 +696,9 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         delta_norms[b0 + k, 0] = math.sqrt(q)
         loss[b0 + k] = acc[k]
         diverged_at[b0 + k] = div[k]
+    pb[:] = lb
+    pbz[:] = lbz
+    pe[:] = le
 
 
 # Only the prange loop is parallelised: with plain ``parallel=True`` every array
@@ -712,12 +710,15 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inp
 
 @njit(cache=True, parallel=_PRANGE_ONLY, fastmath=_FASTMATH)
 def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
-         dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, chunk, blas_min_n):
+         dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, work, chunk, blas_min_n):
     """Backpropagation through time for a batch (see ``reference.bptt``).
 
     One chunk of trajectories per prange iteration, each adding into its own
     slice of the partial sums; the slices are reduced in chunk order afterwards,
-    so the result does not depend on the number of threads.
+    so the result does not depend on the number of threads. ``work`` is scratch
+    space for the stored trajectories, reused across calls by the driver: fresh
+    memory would be page-faulted in on every call, which costs more than the
+    arithmetic at B > 1 (a smaller ``work`` is replaced by a fresh allocation).
     """
     B, n = h0.shape
     T = inputs.shape[1]
@@ -741,10 +742,13 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     pdU = np.empty((nchunks, kc, n))
     pdc = np.empty((nchunks, kc))
     pde = np.empty((nchunks, n))
+    per = _bptt_words(L, nseg, n, d, gated)
+    if work.shape[0] < nchunks * chunk * per:
+        work = np.empty(nchunks * chunk * per)
     if nchunks == 1:  # no parallel region: waking idle threads costs more than a short sequence
         _bptt_chunk(0, B, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
                     targets, L, nseg, use_blas, pdM[0], pdV[0], pdb[0], pdVz[0], pdbz[0], pdU[0], pdc[0],
-                    pde[0], dh0, delta_norms, loss, final, diverged_at)
+                    pde[0], dh0, delta_norms, loss, final, diverged_at, work[:B * per])
     else:
         for cc in prange(nchunks):
             ci = np.int64(cc)  # prange indices are unsigned
@@ -752,7 +756,8 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
             m = min(chunk, B - b0)
             _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U,
                         c, targets, L, nseg, use_blas, pdM[ci], pdV[ci], pdb[ci], pdVz[ci], pdbz[ci], pdU[ci],
-                        pdc[ci], pde[ci], dh0, delta_norms, loss, final, diverged_at)
+                        pdc[ci], pde[ci], dh0, delta_norms, loss, final, diverged_at,
+                        work[b0 * per:(b0 + m) * per])
     de = 0.0
     for ci in range(nchunks):
         for r in range(n):

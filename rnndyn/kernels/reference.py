@@ -182,7 +182,7 @@ LOSS_LAST, LOSS_SUM, LOSS_READOUT, LOSS_UPSTREAM = 0, 1, 2, 3
 
 def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
          dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
-         chunk=None, blas_min_n=None):
+         work=None, chunk=None, blas_min_n=None):
     """Backpropagation through time for a batch: every gradient of a loss on the trajectory.
 
     Forward a_t = M h_{t-1} + V x_t + b, h_t = alpha h_{t-1} + eps [z_t ∘] φ(a_t);
@@ -216,7 +216,8 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     loss : (B,)           receives each trajectory's loss
     final : (B, n)        receives h_T
     diverged_at : (B,)    first step at which h_t was non-finite, or -1
-    chunk, blas_min_n : ignored
+    work, chunk, blas_min_n : ignored
+        Scratch space and tuning of the compiled twin.
     """
     B, n = h0.shape
     T = inputs.shape[1]
