@@ -260,7 +260,7 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_fr
     H = -(-steps // every) if history else 0
     hist = np.full((B, H, k), np.nan)
     diverged_at = np.full(B, -1, np.int64)
-    lapack_min_n = getattr(config, "QR_LAPACK_MIN_N", 64)
+    lapack_min_n = config.QR_LAPACK_MIN_N
     t0 = 0
     for t1 in (edges if edges is not None else [total]):
         chunk = np.ascontiguousarray(inputs[:, t0:t1])

@@ -31,6 +31,23 @@ BLOCK_ELEMENTS: int = 4096
 #: of hand-written loops. Chosen by benchmarks/ (see RESULTS.md).
 BLAS_MIN_N: int = 48
 
+#: bptt: multiply-adds of one step's block product (chunk * n * n) from which
+#: the kernel uses BLAS even below BLAS_MIN_N (its state-innermost (chunk, n)
+#: blocks gain from GEMM once several trajectories share a thread; measured in
+#: benchmarks/bench_bptt.py: n = 8, chunk = 32 and n = 32, chunk = 2 gain, n = 32,
+#: chunk = 1 loses).
+BPTT_BLAS_MIN_WORK: int = 2048
+
+#: bptt keeps its scratch space (the stored trajectories) between calls up to
+#: this size, per thread: fresh memory is page-faulted in on every call, which
+#: at B > 1 costs more than the arithmetic. Larger workspaces are freed.
+BPTT_WORKSPACE_CACHE_BYTES: int = 256 * 2**20
+
+#: lyapunov: state size from which the QR re-orthonormalisation calls LAPACK
+#: instead of the kernel's own Householder QR (crossover measured at 64-96 in
+#: benchmarks/bench_lyapunov.py).
+QR_LAPACK_MIN_N: int = 64
+
 #: "auto" backend: use CUDA only when a GPU is visible and the work
 #: (B * T * n * n multiply-adds) is at least this large.
 CUDA_MIN_WORK: float = 1e9

@@ -82,6 +82,10 @@ def prepare(cell, h0, inputs=None, steps=None) -> Prepared:
             )
         if X.shape[0] > H0.shape[0]:
             H0 = np.ascontiguousarray(np.broadcast_to(H0, (X.shape[0], n)))
+    # Cells keep read-only arrays; numba types read-only and writable arrays
+    # differently, so kernels would be compiled once per mix. Writable copies
+    # (n² at most, negligible next to a run) keep one compiled signature.
+    p = p._replace(**{f: np.array(getattr(p, f)) for f in ("M", "V", "b", "Vz", "bz")})
     return Prepared(p, np.ascontiguousarray(H0), np.ascontiguousarray(X), batched, steps)
 
 
