@@ -221,8 +221,12 @@ def _dedupe(H, rows, err, tol):
     return np.array(kept, dtype=np.int64)
 
 
-def _solve_all(G, Jac, starts, aim, tol, p, Xb):
-    """LM on every start, scipy on the stragglers, Newton polish of one point per cluster."""
+def _solve_all(G, Jac, starts, aim, tol, residual):
+    """LM on every start, scipy on the stragglers, Newton polish of one point per cluster.
+
+    ``residual(H)`` is the true ‖F(h) − h‖ of each row (G may be a rescaled or
+    equivalent equation).
+    """
     H, f = _lm_solve(G, Jac, starts.copy(), aim, _LM_ITERATIONS)
     for i in np.flatnonzero(~(f <= aim)):
         h_i = starts[i]
@@ -243,8 +247,7 @@ def _solve_all(G, Jac, starts, aim, tol, p, Xb):
     if reps.size:
         H[reps] = _newton_polish(G, Jac, H[reps].copy())
         f[reps] = np.linalg.norm(G(H[reps]), axis=1)
-    resid = np.linalg.norm(_ref.step(H[reps], Xb(H[reps]), *p) - H[reps], axis=1)
-    return H, f, reps, resid
+    return H, f, reps, residual(H[reps])
 
 
 def _newton_polish(G, Jac, H, iters=80, xtol=1e-13):
@@ -332,9 +335,12 @@ def fixed_points(cell, x=None, n_starts=64, rng=0, tol=1e-10, bounds=None,
     >>> rd.fixed_points(rd.EulerRNN(rd.named_matrix("W0"), eps=0.1))[0].kind
     'neutral'
     """
+    if hasattr(cell, "as_map"):
+        return _map_fixed_points(cell.as_map(), x, n_starts, rng, tol, bounds, neutral_tol)
     if not hasattr(cell, "kernel_params"):
         raise ArgumentTypeError(
-            f"cell: expected an rnndyn cell (VanillaRNN, EulerRNN, AntisymmetricRNN), got {type(cell).__name__}"
+            f"cell: expected an rnndyn cell (VanillaRNN, EulerRNN, AntisymmetricRNN), an LSTM or a Map, "
+            f"got {type(cell).__name__}"
         )
     p = cell.kernel_params()
     n = cell.n
@@ -386,7 +392,8 @@ def fixed_points(cell, x=None, n_starts=64, rng=0, tol=1e-10, bounds=None,
     aim = 0.1 * tol * min(1.0, 1.0 / s)
     # Far-away iterates may overflow: that is expected, and every result is checked for finiteness.
     with np.errstate(all="ignore"):
-        H, f, reps, resid = _solve_all(G, Jac, starts, aim, tol, p, Xb)
+        H, f, reps, resid = _solve_all(G, Jac, starts, aim, tol,
+                                       lambda Hs: np.linalg.norm(_ref.step(Hs, Xb(Hs), *p) - Hs, axis=1))
         return _classified(H, f, reps, resid, tol, neutral_tol, p, X)
 
 
@@ -415,4 +422,44 @@ def _classified(H, f, reps, resid, tol, neutral_tol, p, X):
             nu = _eigvals(D[:, None] * p.M)
         kind = classify(mu, p.alpha, p.eps, nu=nu, neutral_tol=neutral_tol)
         out.append(FixedPoint(h, kind, mu, vec, float(res[i])))
+    return tuple(out)
+
+
+def _map_fixed_points(m, x, n_starts, rng, tol, bounds, neutral_tol):
+    """Fixed points of a general :class:`~rnndyn.Map` (or an LSTM's map form), classified as a map."""
+    n = m.n
+    n_starts = as_int(n_starts, "n_starts", minimum=0)
+    tol = as_float(tol, "tol", positive=True)
+    neutral_tol = as_float(neutral_tol, "neutral_tol", nonnegative=True)
+    g = as_rng(rng)
+    u = None if x is None else as_real_array(x, "x", ndim=1)
+    if bounds is None:
+        lo, hi = -2.0 * np.ones(n), 2.0 * np.ones(n)
+    else:
+        from types import SimpleNamespace
+
+        lo, hi = _bounds(bounds, n, SimpleNamespace(alpha=1.0, act=LINEAR))
+    eye = np.eye(n)
+
+    def G(H):
+        return m.step(H, u) - H
+
+    def Jac(H):
+        return m.jacobian(H, u) - eye
+
+    starts = np.vstack([np.zeros((1, n)), lo + (hi - lo) * g.random((n_starts, n))])
+    with np.errstate(all="ignore"):
+        H, f, reps, resid = _solve_all(G, Jac, starts, 0.1 * tol, tol, lambda Hs: np.linalg.norm(G(Hs), axis=1))
+    good = reps[np.isfinite(resid) & (resid <= tol)]
+    err = np.full(H.shape[0], np.inf)
+    err[reps] = resid
+    kept = sorted(_dedupe(H, good, err, tol).tolist(), key=lambda i: (float(np.linalg.norm(H[i])), tuple(H[i])))
+    out = []
+    for i in kept:
+        h = H[i].copy()
+        h.flags.writeable = False
+        mu, vec = scipy.linalg.eig(m.jacobian(h, u), check_finite=False)
+        order = np.lexsort((-mu.imag, -mu.real, -np.abs(mu)))
+        mu, vec = mu[order].astype(complex), vec[:, order].astype(complex)
+        out.append(FixedPoint(h, classify(mu, 0.0, neutral_tol=neutral_tol), mu, vec, float(err[i])))
     return tuple(out)
