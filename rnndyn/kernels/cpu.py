@@ -599,7 +599,7 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     A = np.empty((m, n))
     Az = np.empty((m, n))
     D = np.empty((2, m, n))  # δ_t and δ_{t-1}, swapped by index
-    cur = 0
+    cur = np.int64(0)  # not a literal 0: literals give the callees a second compiled signature
     dyv = np.empty(n)
     tnn = np.empty((n, n))
     tnd = np.empty((n, d))
@@ -746,7 +746,8 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     if work.shape[0] < nchunks * chunk * per:
         work = np.empty(nchunks * chunk * per)
     if nchunks == 1:  # no parallel region: waking idle threads costs more than a short sequence
-        _bptt_chunk(0, B, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
+        first = nchunks - 1  # 0, but not a literal (which would compile _bptt_chunk a second time)
+        _bptt_chunk(first, B, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
                     targets, L, nseg, use_blas, pdM[0], pdV[0], pdb[0], pdVz[0], pdbz[0], pdU[0], pdc[0],
                     pde[0], dh0, delta_norms, loss, final, diverged_at, work[:B * per])
     else:
