@@ -121,7 +121,7 @@ class KernelBackend:
         diverged_at = np.empty(B, np.int64)
         with blas_threads(1):
             self.kernels.tangent(h0, inputs, *p, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at,
-                                 config.BLAS_MIN_N)
+                                 config.TANGENT_BLAS_MIN_N)
         return final, jac, norms, vec_norms, diverged_at
 
     def bptt(self, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):

@@ -31,6 +31,11 @@ BLOCK_ELEMENTS: int = 4096
 #: of hand-written loops. Chosen by benchmarks/ (see RESULTS.md).
 BLAS_MIN_N: int = 48
 
+#: The same cut-over for ``tangent``'s (n, n) x (n, n) product per trajectory:
+#: a single-threaded dgemm beats the hand loops from n = 16 (n = 32, B = 64,
+#: T = 1000: 143 ms against 287 ms; benchmarks/run.py).
+TANGENT_BLAS_MIN_N: int = 16
+
 #: bptt: multiply-adds of one step's block product (chunk * n * n) from which
 #: the kernel uses BLAS even below BLAS_MIN_N (its state-innermost (chunk, n)
 #: blocks gain from GEMM once several trajectories share a thread; measured in

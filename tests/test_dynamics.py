@@ -60,6 +60,7 @@ def test_multi_chunk_and_blas_paths(monkeypatch, kind):
     for chunk, blas in [(3, 10**9), (4, 1), (64, 1)]:
         monkeypatch.setattr(config, "BATCH_CHUNK", chunk)
         monkeypatch.setattr(config, "BLAS_MIN_N", blas)
+        monkeypatch.setattr(config, "TANGENT_BLAS_MIN_N", blas)
         got = rd.simulate(cell, h0, x, backend="cpu")
         assert rel_err(got.states, ref.states) <= 1e-12
         tg = rd.tangent(cell, h0[:3], x[:3], backend="cpu")
