@@ -82,7 +82,12 @@ def test_sum_of_exponents_is_mean_log_det(kind, n, d, seed, every, transient):
     inputs = rng.normal(size=(transient + steps, d)) if d else None
     h0 = rng.normal(scale=0.5, size=n)
     les = rd.lyapunov_spectrum(cell, h0, inputs, steps=steps, transient=transient, reortho_every=every)
-    assert abs(les.sum - _mean_log_det(cell, h0, inputs, steps, transient)) <= 1e-9
+    # Exact in exact arithmetic. In floating point, QR of a product of `every` Jacobians resolves
+    # its weakest direction only to eps·κ, κ = exp((λ_max − λ_min)·every): with a wide spectrum and
+    # every > 1 that, not a bug, bounds the agreement.
+    kappa = np.exp((les.exponents.max() - les.exponents.min()) * every) if n > 1 else 1.0
+    tol = 1e-9 + 20 * steps * np.finfo(float).eps * kappa
+    assert abs(les.sum - _mean_log_det(cell, h0, inputs, steps, transient)) <= tol
 
 
 def test_sum_identity_for_the_lstm_map():
