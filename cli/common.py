@@ -302,9 +302,21 @@ def emit_json(data) -> None:
 
 
 def check_out_suffix(out: str) -> Path:
+    """Refuse an unusable ``--out`` (suffix, a file where a folder should be, no write permission) before any work."""
+    import os
+
     p = Path(out)
     if p.suffix.lower() not in FIGURE_SUFFIXES:
         fail(f"--out: expected a file ending in {', '.join(FIGURE_SUFFIXES)}, got {out!r}")
+    if p.is_dir():
+        fail(f"--out: {out!r} is a folder; expected a file name")
+    for parent in p.absolute().parents:  # the nearest existing ancestor decides
+        if parent.exists():
+            if not parent.is_dir():
+                fail(f"--out: cannot create {out!r}: {str(parent)!r} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                fail(f"--out: cannot write in {str(parent)!r} (permission denied)")
+            break
     return p
 
 

@@ -7,6 +7,7 @@ checked here, once, before a kernel is called.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 
 import numpy as np
@@ -14,10 +15,30 @@ import numpy as np
 from .errors import ArgumentTypeError, UnknownNameError, ValidationError
 
 
+#: dtype kinds accepted as real numbers: bool, signed/unsigned int, float.
+#: (timedelta64 counts as a number to NumPy but is not one here.)
+_REAL_KINDS = "biuf"
+
+
 def _describe(x) -> str:
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
-    return f"{x!r}"[:80]
+    try:
+        r = repr(x)
+    except Exception:  # a broken __repr__ must not hide the real error
+        r = f"<{type(x).__name__}>"
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _from_tensor(x):
+    """A torch tensor (any device, with grad, bfloat16) -> ndarray; other objects unchanged."""
+    mod = type(x).__module__ or ""
+    if mod.startswith("torch") and hasattr(x, "detach"):
+        t = x.detach().cpu()
+        if t.is_complex():
+            return t.numpy()
+        return t.double().numpy() if t.is_floating_point() else t.numpy()
+    return x
 
 
 def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False):
@@ -41,25 +62,29 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
         raise ValidationError(f"{name}: expected an array, got None")
     if isinstance(x, (str, bytes)):
         raise ArgumentTypeError(f"{name}: expected a real array, got the string {_describe(x)}")
+    if isinstance(x, (dict, set, frozenset)):
+        raise ArgumentTypeError(f"{name}: expected a real array, got a {type(x).__name__}")
     try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise ValidationError(f"{name}: could not be read as an array ({exc})") from None
+        arr = np.asarray(_from_tensor(x))
+    except Exception as exc:  # ragged nested lists, tensors that refuse, and the like
+        msg = " ".join(str(exc).split())[:160]
+        raise ValidationError(f"{name}: could not be read as an array ({type(exc).__name__}: {msg})") from None
     if arr.dtype == object:
         raise ArgumentTypeError(
             f"{name}: expected a real numeric array, got an object array "
-            f"(ragged lists or Python objects) of shape {arr.shape}"
+            f"(ragged lists, huge integers or Python objects) of shape {arr.shape}"
         )
     if np.iscomplexobj(arr):
         raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    if arr.dtype.kind not in _REAL_KINDS:
         raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
             want = " or ".join(f"{k}-D" for k in allowed)
             raise ValidationError(f"{name}: expected a {want} array, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # long double -> float64 overflow is caught below
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     if arr.size and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValidationError(
@@ -71,11 +96,14 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
 def as_float(x, name: str, *, positive=False, nonnegative=False) -> float:
     """A finite real scalar; optionally > 0 or ≥ 0."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
-        if isinstance(x, np.ndarray) and x.ndim == 0 and np.isrealobj(x):
+        if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
             x = x.item()
         else:
             raise ArgumentTypeError(f"{name}: expected a real number, got {_describe(x)}")
-    v = float(x)
+    try:
+        v = float(x)
+    except (OverflowError, ValueError, TypeError):  # ints beyond float range, odd Real subclasses
+        raise ValidationError(f"{name}: expected a finite number, got {_describe(x)}") from None
     if not np.isfinite(v):
         raise ValidationError(f"{name}: expected a finite number, got {v}")
     if positive and not v > 0:
@@ -87,12 +115,16 @@ def as_float(x, name: str, *, positive=False, nonnegative=False) -> float:
 
 def as_int(x, name: str, *, minimum=None, maximum=None) -> int:
     """An integer (bool refused), within [minimum, maximum] when given."""
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+        x = x.item()
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Integral, np.integer)):
         if isinstance(x, (float, np.floating)) and float(x).is_integer():
             x = int(x)
         else:
             raise ArgumentTypeError(f"{name}: expected an integer, got {_describe(x)}")
     v = int(x)
+    if abs(v) >= 2**63:  # every count ends up in an int64 (shapes, kernel loops)
+        raise ValidationError(f"{name}: expected an integer of magnitude below 2**63, got one of {v.bit_length()} bits")
     if minimum is not None and v < minimum:
         raise ValidationError(f"{name}: expected an integer >= {minimum}, got {v}")
     if maximum is not None and v > maximum:
@@ -100,17 +132,30 @@ def as_int(x, name: str, *, minimum=None, maximum=None) -> int:
     return v
 
 
+def did_you_mean(x, options) -> str:
+    """`` (did you mean 'W0'?)`` for the option closest to the string ``x``, else ``""``."""
+    if not isinstance(x, str):
+        return ""
+    opts = {str(o).lower(): str(o) for o in options}
+    close = difflib.get_close_matches(x.lower(), list(opts), n=1, cutoff=0.5)
+    return f" (did you mean {opts[close[0]]!r}?)" if close else ""
+
+
 def choice(x, name: str, options) -> str:
     """One of the string ``options``."""
     if not isinstance(x, str) or x not in options:
-        raise UnknownNameError(f"{name}: expected one of {sorted(options)}, got {_describe(x)}")
+        raise UnknownNameError(f"{name}: expected one of {sorted(options)}, got {_describe(x)}{did_you_mean(x, options)}")
     return x
 
 
 def as_rng(rng) -> np.random.Generator:
-    """None, an int seed or a Generator -> a Generator."""
-    if rng is None or isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
+    """None, an int seed (>= 0), a SeedSequence/BitGenerator or a Generator -> a Generator."""
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(rng)
+    if rng is None or isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng is not None and int(rng) < 0:
+            raise ValidationError(f"rng: expected a seed >= 0, got {int(rng)}")
+        return np.random.default_rng(rng)
     raise ArgumentTypeError(f"rng: expected None, an int seed or a numpy Generator, got {_describe(rng)}")

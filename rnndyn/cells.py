@@ -126,9 +126,12 @@ class _Cell:
         else:
             x = as_real_array(x, "x", ndim=(1, 2))
             if x.shape[-1] != self.d:
+                if self.d == 0:
+                    raise ValidationError(f"x: the cell has no input weights (V is None), but x of shape {x.shape} "
+                                          "was given")
                 raise ValidationError(f"x: expected last dimension {self.d} (the input size), got shape {x.shape}")
             batched = batched or x.ndim == 2
-            X = x.reshape(-1, self.d)
+            X = x[None, :] if x.ndim == 1 else x  # (not reshape(-1, d): ambiguous when d == 0)
             if X.shape[0] != H.shape[0]:
                 if H.shape[0] == 1:
                     H = np.broadcast_to(H, (X.shape[0], self.n))
@@ -195,8 +198,8 @@ class VanillaRNN(_Cell):
     --------
     >>> import rnndyn as rd
     >>> cell = rd.VanillaRNN(rd.named_matrix("rotation"))
-    >>> cell.step([0.0, 0.5]).round(4)
-    array([ 0.4621, -0.    ])
+    >>> cell.step([0.0, 0.5]).round(4) + 0.0  # (+ 0.0 folds a signed zero)
+    array([0.4621, 0.    ])
     """
 
     W: np.ndarray
@@ -302,8 +305,8 @@ class AntisymmetricRNN(_Cell):
     --------
     >>> import numpy as np, rnndyn as rd
     >>> cell = rd.AntisymmetricRNN(rd.named_matrix("fibonacci"), eps=0.1, gamma=0.15)
-    >>> np.linalg.eigvals(cell.recurrent_matrix)
-    array([-0.15+0.j, -0.15+0.j])
+    >>> np.linalg.eigvals(cell.recurrent_matrix)  # W − Wᵀ = 0 for a symmetric W
+    array([-0.15, -0.15])
     """
 
     W: np.ndarray

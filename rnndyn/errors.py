@@ -36,5 +36,9 @@ class LoadError(ValidationError):
     """A file could not be read as the array or weights it should hold."""
 
 
+class SaveError(ValidationError):
+    """A result could not be written (unknown format, a field that is not data, an unwritable path)."""
+
+
 class DivergenceWarning(RuntimeWarning):
     """A trajectory became non-finite; the step is in the result's ``diverged_at``."""
