@@ -689,6 +689,11 @@ def gradient_norms(cell="vanilla", inits=None, size=64, steps=100, eps=0.1, gamm
         inits = default_inits(n)
     if isinstance(inits, (str, Mapping)):
         inits = [inits]
+    if not isinstance(inits, (list, tuple)):
+        raise ArgumentTypeError(
+            f"inits: expected a spec string such as 'orthogonal', a mapping, or a list of them, "
+            f"got {type(inits).__name__}"
+        )
     entries = [parse_init_entry(e) for e in inits]
     if not entries:
         raise ValidationError("inits: expected at least one initialisation, got none")

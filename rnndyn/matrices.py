@@ -8,8 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import config
 from ._validate import as_float, as_int, as_rng
-from .errors import UnknownNameError, ValidationError
+from .errors import MemoryLimitError, UnknownNameError, ValidationError
+
+
+def _check_size(n: int, m: int) -> None:
+    # A typo like orthogonal(10**6) should be refused, not die in NumPy's MemoryError.
+    nbytes = 8.0 * n * m
+    if nbytes > config.MEMORY_LIMIT_BYTES:
+        raise MemoryLimitError(
+            f"n: a ({n}, {m}) matrix would need {nbytes / 2**30:.2f} GiB, more than the limit of "
+            f"{config.MEMORY_LIMIT_BYTES / 2**30:.2f} GiB (rnndyn.config.MEMORY_LIMIT_BYTES)"
+        )
 
 # Chang et al. (2019), Figure 2 (seed 001): the RNN with feedback.
 # Figure 1 (vanilla RNN): identity, an orthogonal reflection and an orthogonal
@@ -116,6 +127,7 @@ def orthogonal(n, gain=1.0, rng=None, method="qr") -> np.ndarray:
     True
     """
     n = as_int(n, "n", minimum=1)
+    _check_size(n, n)
     gain = as_float(gain, "gain")
     g = as_rng(rng)
     a = g.standard_normal((n, n))
@@ -135,6 +147,7 @@ def orthogonal(n, gain=1.0, rng=None, method="qr") -> np.ndarray:
 def identity(n, gain=1.0) -> np.ndarray:
     """``gain`` times the (n, n) identity (Le et al. 2015: identity + ReLU)."""
     n = as_int(n, "n", minimum=1)
+    _check_size(n, n)
     return as_float(gain, "gain") * np.eye(n)
 
 
@@ -142,6 +155,7 @@ def normal(n, std=1.0, rng=None, m=None) -> np.ndarray:
     """An (n, m) matrix (m defaults to n) of independent N(0, std²) entries."""
     n = as_int(n, "n", minimum=1)
     m = n if m is None else as_int(m, "m", minimum=1)
+    _check_size(n, m)
     std = as_float(std, "std", nonnegative=True)
     return std * as_rng(rng).standard_normal((n, m))
 
@@ -150,6 +164,7 @@ def uniform(n, scale=1.0, rng=None, m=None) -> np.ndarray:
     """An (n, m) matrix of independent U(−scale, scale) entries."""
     n = as_int(n, "n", minimum=1)
     m = n if m is None else as_int(m, "m", minimum=1)
+    _check_size(n, m)
     scale = as_float(scale, "scale", nonnegative=True)
     return as_rng(rng).uniform(-scale, scale, size=(n, m))
 
@@ -165,6 +180,7 @@ def xavier_normal(n_in, n_out=None, gain=1.0, rng=None) -> np.ndarray:
     """
     n_in = as_int(n_in, "n_in", minimum=1)
     n_out = n_in if n_out is None else as_int(n_out, "n_out", minimum=1)
+    _check_size(n_out, n_in)
     std = as_float(gain, "gain") * np.sqrt(2.0 / (n_in + n_out))
     return std * as_rng(rng).standard_normal((n_out, n_in))
 
@@ -173,6 +189,7 @@ def xavier_uniform(n_in, n_out=None, gain=1.0, rng=None) -> np.ndarray:
     """Glorot/Xavier uniform: U(−a, a) with a = gain·sqrt(6/(n_in + n_out)), variance gain²·2/(n_in + n_out)."""
     n_in = as_int(n_in, "n_in", minimum=1)
     n_out = n_in if n_out is None else as_int(n_out, "n_out", minimum=1)
+    _check_size(n_out, n_in)
     a = as_float(gain, "gain") * np.sqrt(6.0 / (n_in + n_out))
     return as_rng(rng).uniform(-a, a, size=(n_out, n_in))
 
@@ -185,6 +202,7 @@ def antisymmetric(n, std=1.0, rng=None) -> np.ndarray:
     its eigenvalues are purely imaginary.
     """
     n = as_int(n, "n", minimum=1)
+    _check_size(n, n)
     std = as_float(std, "std", nonnegative=True)
     u = np.triu(std * as_rng(rng).standard_normal((n, n)), k=1)
     return u - u.T

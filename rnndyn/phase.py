@@ -319,6 +319,8 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     h0 = _check_inits(inits)
     steps = as_int(steps, "steps", minimum=0)
     G = as_int(grid, "grid", minimum=2, maximum=1000)
+    if not isinstance(fixed_points, (bool, np.bool_)):
+        raise ArgumentTypeError(f"fixed_points: expected True or False, got {type(fixed_points).__name__}")
     xlim = _check_lim(xlim, "xlim")
     ylim = _check_lim(ylim, "ylim")
     if not isinstance(label, str):

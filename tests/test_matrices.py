@@ -123,3 +123,17 @@ def test_init_argument_errors():
         rd.init.orthogonal(3, rng="seed")
     with pytest.raises(rd.RnndynError, match="std"):
         rd.init.normal(3, std=-1)
+
+
+@pytest.mark.parametrize("make", [lambda: rd.init.orthogonal(10**6), lambda: rd.init.normal(10**5, m=10**5),
+                                  lambda: rd.init.xavier_uniform(10**6, 10**5), lambda: rd.init.antisymmetric(10**6)])
+def test_initialisers_refuse_huge_sizes_before_allocating(make):
+    with pytest.raises(rd.MemoryLimitError, match="GiB"):
+        make()
+
+
+def test_gradient_norms_and_phase_portrait_argument_types():
+    with pytest.raises(rd.RnndynError, match="inits"):
+        rd.gradient_norms(inits=1.0, size=4, steps=3)
+    with pytest.raises(rd.RnndynError, match="fixed_points"):
+        rd.phase_portrait(rd.EulerRNN(rd.named_matrix("W0")), steps=3, grid=3, fixed_points=np.zeros(2))

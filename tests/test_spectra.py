@@ -180,11 +180,14 @@ def test_critical_gamma_is_the_boundary(n, seed, eps, scale):
     I = np.eye(n)
     at = spectra.euler_factor(spectra.eigenvalues(A - gc * I), eps)
     assert at <= 1 + 1e-12
-    below = spectra.euler_factor(spectra.eigenvalues(A - gc * (1 - 1e-6) * I), eps)
+    # Lowering γ by a fraction δ raises |1 + ελ|² by about (εω)²·δ: δ must keep that above rounding.
+    delta = max(1e-6, 1e-9 / (eps * omega) ** 2)
+    assume(delta < 0.5)
+    below = spectra.euler_factor(spectra.eigenvalues(A - gc * (1 - delta) * I), eps)
     assert below > 1
     U = np.triu(A, 1)  # an AntisymmetricRNN whose W − Wᵀ is A
     assert rd.stability(rd.AntisymmetricRNN(U, eps=eps, gamma=gc)).euler_factor <= 1 + 1e-12
-    assert rd.stability(rd.AntisymmetricRNN(U, eps=eps, gamma=gc * (1 - 1e-6))).euler_factor > 1
+    assert rd.stability(rd.AntisymmetricRNN(U, eps=eps, gamma=gc * (1 - delta))).euler_factor > 1
     rep = rd.stability(A - gc * I, eps=eps)
     assert rep.euler_stable and rep.critical_gamma == pytest.approx(0.0, abs=1e-9)
 
