@@ -354,47 +354,18 @@ def as_map(system):
 
 def prepare_map(m: Map, h0, inputs=None, steps=None):
     """Validate (map, h0, inputs, steps) and bring them to kernel layout (as ``dynamics.prepare`` for cells)."""
-    from .dynamics import Prepared
+    from .dynamics import Prepared, layout
 
-    n = m.dim
-    h0 = as_real_array(h0, "h0", ndim=(1, 2))
-    if h0.shape[-1] != n:
-        raise ValidationError(f"h0: expected last dimension {n} (the map's state size), got shape {h0.shape}")
-    if h0.ndim == 2 and h0.shape[0] == 0:
-        raise ValidationError("h0: expected at least one initial state, got an empty batch")
-    H0 = h0.reshape(-1, n)
-    if steps is not None:
-        steps = as_int(steps, "steps", minimum=0)
-    if inputs is None:
-        if steps is None:
-            raise ValidationError("steps: required when inputs is None (the number of steps to run)")
-        if m.input_dim and not m.inputs_optional:
-            raise ValidationError(
-                f"inputs: {m.name} takes an input of size {m.input_dim} at every step; pass inputs of shape "
-                f"(T, {m.input_dim})"
-            )
-        X = np.zeros((1, steps, 0))
-        batched = h0.ndim == 2
-    else:
-        x = as_real_array(inputs, "inputs", ndim=(2, 3))
-        if m.input_dim == 0:
-            raise ValidationError(f"inputs: {m.name} is autonomous (input_dim=0), but inputs of shape {x.shape} "
-                                  "were given")
-        if x.shape[-1] != m.input_dim:
-            raise ValidationError(f"inputs: expected last dimension {m.input_dim} (the map's input size), "
-                                  f"got shape {x.shape}")
-        if steps is not None and steps != x.shape[-2]:
-            raise ValidationError(f"steps: {steps} does not match the {x.shape[-2]} time steps of inputs {x.shape}")
-        steps = x.shape[-2]
-        X = x if x.ndim == 3 else x[None]
-        batched = h0.ndim == 2 or x.ndim == 3
-        if X.shape[0] == 0:
-            raise ValidationError("inputs: expected at least one input sequence, got an empty batch")
-        if X.shape[0] != 1 and H0.shape[0] != 1 and X.shape[0] != H0.shape[0]:
-            raise ValidationError(f"inputs: batch size {X.shape[0]} does not match h0's batch size {H0.shape[0]}")
-        if X.shape[0] > H0.shape[0]:
-            H0 = np.broadcast_to(H0, (X.shape[0], n))
-    return Prepared(None, np.ascontiguousarray(H0), np.ascontiguousarray(X), batched, steps)
+    required = None
+    if m.input_dim and not m.inputs_optional:
+        required = (f"inputs: {m.name} takes an input of size {m.input_dim} at every step; pass inputs of shape "
+                    f"(T, {m.input_dim})")
+    H0, X, batched, steps = layout(
+        h0, inputs, steps, m.dim, m.input_dim, "map",
+        no_inputs=f"inputs: {m.name} is autonomous (input_dim=0), but inputs of shape {{shape}} were given",
+        inputs_required=required,
+    )
+    return Prepared(None, H0, X, batched, steps)
 
 
 def _backend_for(backend, method, work):

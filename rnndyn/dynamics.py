@@ -33,6 +33,49 @@ class Prepared:
     steps: int
 
 
+def layout(h0, inputs, steps, n: int, d: int, what: str = "cell", no_inputs: str | None = None,
+           inputs_required: str | None = None):
+    """Check ``h0``/``inputs``/``steps`` against sizes (n, d) and bring them to kernel layout.
+
+    Returns ``(H0 (B, n), X (Bi, T, d) with Bi in {1, B}, batched, steps)``. Shared by
+    cells (:func:`prepare`) and general maps, so both accept and refuse the same
+    things with the same messages. ``no_inputs`` / ``inputs_required`` are the
+    messages for inputs given to a system without input weights (a template
+    with ``{shape}``), and for a system that needs inputs but got none.
+    """
+    h0 = as_real_array(h0, "h0", ndim=(1, 2))
+    if h0.shape[-1] != n:
+        raise ValidationError(f"h0: expected last dimension {n} (the {what}'s state size), got shape {h0.shape}")
+    if h0.ndim == 2 and h0.shape[0] == 0:
+        raise ValidationError("h0: expected at least one initial state, got an empty batch")
+    H0 = h0.reshape(-1, n)
+    if steps is not None:
+        steps = as_int(steps, "steps", minimum=0)
+    if inputs is None:
+        if steps is None:
+            raise ValidationError("steps: required when inputs is None (the number of steps to run)")
+        if inputs_required:
+            raise ValidationError(inputs_required)
+        return np.ascontiguousarray(H0), np.zeros((1, steps, 0)), h0.ndim == 2, steps
+    x = as_real_array(inputs, "inputs", ndim=(2, 3))
+    if d == 0:
+        msg = no_inputs or "inputs: the {what} takes no inputs, but inputs of shape {shape} were given"
+        raise ValidationError(msg.format(what=what, shape=x.shape))
+    if x.shape[-1] != d:
+        raise ValidationError(f"inputs: expected last dimension {d} (the {what}'s input size), got shape {x.shape}")
+    if steps is not None and steps != x.shape[-2]:
+        raise ValidationError(f"steps: {steps} does not match the {x.shape[-2]} time steps of inputs {x.shape}")
+    steps = x.shape[-2]
+    X = x if x.ndim == 3 else x[None]
+    if X.shape[0] == 0:
+        raise ValidationError("inputs: expected at least one input sequence, got an empty batch")
+    if X.shape[0] != 1 and H0.shape[0] != 1 and X.shape[0] != H0.shape[0]:
+        raise ValidationError(f"inputs: batch size {X.shape[0]} does not match h0's batch size {H0.shape[0]}")
+    if X.shape[0] > H0.shape[0]:
+        H0 = np.broadcast_to(H0, (X.shape[0], n))
+    return np.ascontiguousarray(H0), np.ascontiguousarray(X), h0.ndim == 2 or x.ndim == 3, steps
+
+
 def prepare(cell, h0, inputs=None, steps=None) -> Prepared:
     """Check a (cell, h0, inputs, steps) request and bring it to kernel layout.
 
@@ -46,47 +89,18 @@ def prepare(cell, h0, inputs=None, steps=None) -> Prepared:
         )
     p = cell.kernel_params()
     n = cell.n
-    h0 = as_real_array(h0, "h0", ndim=(1, 2))
-    if h0.shape[-1] != n:
-        raise ValidationError(f"h0: expected last dimension {n} (the cell's state size), got shape {h0.shape}")
-    if h0.ndim == 2 and h0.shape[0] == 0:
-        raise ValidationError("h0: expected at least one initial state, got an empty batch")
-    H0 = h0.reshape(-1, n)
-    if steps is not None:
-        steps = as_int(steps, "steps", minimum=0)
+    H0, X, batched, steps = layout(
+        h0, inputs, steps, n, cell.d, "cell",
+        no_inputs="inputs: the cell has no input weights (V is None), but inputs of shape {shape} were given",
+    )
     if inputs is None:
-        if steps is None:
-            raise ValidationError("steps: required when inputs is None (the number of steps to run)")
-        X = np.zeros((1, steps, 0))
         zero_in = np.zeros((n, 0))
         p = p._replace(V=zero_in, Vz=zero_in if p.gated else p.Vz)
-        batched = h0.ndim == 2
-    else:
-        x = as_real_array(inputs, "inputs", ndim=(2, 3))
-        if cell.d == 0:
-            raise ValidationError(
-                f"inputs: the cell has no input weights (V is None), but inputs of shape {x.shape} were given"
-            )
-        if x.shape[-1] != cell.d:
-            raise ValidationError(f"inputs: expected last dimension {cell.d} (the cell's input size), got shape {x.shape}")
-        if steps is not None and steps != x.shape[-2]:
-            raise ValidationError(f"steps: {steps} does not match the {x.shape[-2]} time steps of inputs {x.shape}")
-        steps = x.shape[-2]
-        X = x if x.ndim == 3 else x[None]
-        batched = h0.ndim == 2 or x.ndim == 3
-        if X.shape[0] == 0:
-            raise ValidationError("inputs: expected at least one input sequence, got an empty batch")
-        if X.shape[0] != 1 and H0.shape[0] != 1 and X.shape[0] != H0.shape[0]:
-            raise ValidationError(
-                f"inputs: batch size {X.shape[0]} does not match h0's batch size {H0.shape[0]}"
-            )
-        if X.shape[0] > H0.shape[0]:
-            H0 = np.ascontiguousarray(np.broadcast_to(H0, (X.shape[0], n)))
     # Cells keep read-only arrays; numba types read-only and writable arrays
     # differently, so kernels would be compiled once per mix. Writable copies
     # (n² at most, negligible next to a run) keep one compiled signature.
     p = p._replace(**{f: np.array(getattr(p, f)) for f in ("M", "V", "b", "Vz", "bz")})
-    return Prepared(p, np.ascontiguousarray(H0), np.ascontiguousarray(X), batched, steps)
+    return Prepared(p, H0, X, batched, steps)
 
 
 def check_memory(nbytes: float, what: str, suggestion: str) -> None:
