@@ -985,6 +985,23 @@ def _qr_lapack(A, rdiag):
 
 
 @njit(cache=True)
+def _lyap_reortho(Q, Vh, w, rdiag, use_lapack):
+    """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag).
+
+    Returns True when R's diagonal is NaN or infinite: the tangent vectors have
+    diverged, and the trajectory is reported as such.
+    """
+    if use_lapack:
+        _qr_lapack(Q, rdiag)
+    else:
+        _qr_cols(Q, Vh, w, rdiag)
+    for j in range(rdiag.shape[0]):
+        if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _lyap_is_qr_time(t, transient, total, every):
     """Whether the tangent basis is re-orthonormalised after global step t."""
     if t == total or t == transient:
@@ -1094,15 +1111,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
                 dv = t
                 break
             if _lyap_is_qr_time(t, transient, total, every):
-                if use_lapack:
-                    _qr_lapack(Qb, rdiag)
-                else:
-                    _qr_cols(Qb, Vh, w, rdiag)
-                bad = False
-                for j in range(k):
-                    if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
-                        bad = True
-                if bad:
+                if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
                     dv = t
                     break
                 _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange, types
 
-from .cpu import _all_finite, _lyap_after_qr, _lyap_is_qr_time, _qr_cols, _qr_lapack, _record_tangent_norms
+from .cpu import _all_finite, _lyap_after_qr, _lyap_is_qr_time, _lyap_reortho, _record_tangent_norms
 from .scalar import sigmoid
 
 f8_1 = types.float64[::1]
@@ -172,15 +172,7 @@ def _dmap_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, e
                 dv = t
                 break
             if _lyap_is_qr_time(t, transient, total, every):
-                if use_lapack:
-                    _qr_lapack(Qb, rdiag)
-                else:
-                    _qr_cols(Qb, Vh, w, rdiag)
-                bad = False
-                for j in range(k):
-                    if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
-                        bad = True
-                if bad:
+                if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
                     dv = t
                     break
                 _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
