@@ -142,7 +142,7 @@ def write_results(rows, info, baseline):
         json.dumps(info, indent=1),
         "```",
         "",
-        f"## Times (ratio = time / {baseline}; below 1 means rnndyn is faster)",
+        f"## Times (speed-up = {baseline} time / this time; above 1 means faster than {baseline})",
         "",
         harness.format_table(rows, baseline=baseline),
         "",
