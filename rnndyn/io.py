@@ -122,14 +122,22 @@ def _read_text_table(p: Path) -> np.ndarray:
 def _open_npz(p: Path, where: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(p)
-    except zipfile.BadZipFile:
-        raise LoadError(f"{where}: {str(p)!r} is not a valid .npz (zip) file: truncated or corrupted") from None
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
+        # A damaged header can claim an unsupported zip version or compression
+        # (NotImplementedError) as easily as it can fail the magic check.
+        raise LoadError(f"{where}: {str(p)!r} is not a valid .npz (zip) file: truncated or corrupted "
+                        f"({type(exc).__name__})") from None
 
 
 def _read_npz_member(zf: zipfile.ZipFile, p: Path, key: str, where: str) -> np.ndarray:
     member = key if key in zf.namelist() else key + ".npy"
     info = zf.getinfo(member)
-    with zf.open(info) as fp:
+    try:
+        fp = zf.open(info)
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
+        raise LoadError(f"{where}: entry {key!r} of {str(p)!r} cannot be read: truncated or corrupted "
+                        f"({type(exc).__name__})") from None
+    with fp:
         head = fp.read(6)
         if head != b"\x93NUMPY":
             raise LoadError(f"{where}: entry {key!r} of {str(p)!r} is not a NumPy array")

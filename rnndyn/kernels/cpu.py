@@ -892,36 +892,55 @@ def bifurcation(kind, params, x0, transient, out):
 # the log-accumulation must round like the reference.
 
 
-@njit(cache=True)
-def _reflect(A, Vh, w, j, c0):
-    """Apply H_j = I - tau_j v_j v_jᵀ to the columns c0.. of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
+@njit(cache=True, error_model="numpy")
+def _reflect(A, Vh, w, j):
+    """Apply H_j = I - tau_j v_j v_jᵀ to every column of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
 
-    The inner loops run over views starting at index 0 so that LLVM can drop
-    numba's negative-index wraparound and vectorise them (twice as fast).
+    Full-width rows (length k, from index 0) rather than the columns that
+    matter only: the loops then have one fixed trip count that LLVM vectorises
+    without remainders (faster at small n than skipping columns). This is
+    exact for the columns that matter: each column is updated independently of
+    the others, the columns c < j of the accumulation of Q are still e_c, so
+    their w is exactly 0, and in the factorisation the columns c ≤ j are dead
+    (their reflectors are already in Vh and Q is rebuilt from scratch). The
+    w accumulation takes four rows per pass, written as the same left-to-right
+    sum (identical rounding), to keep w in registers across them.
     """
     n, k = A.shape
-    m = k - c0
     tau = Vh[j, j]
-    ws = w[:m]
-    aj = A[j, c0:]
-    for c in range(m):
-        ws[c] = aj[c]
+    aj = A[j]
+    for c in range(k):
+        w[c] = aj[c]
+    i = j + 1
+    while i + 3 < n:
+        v0 = Vh[i, j]
+        v1 = Vh[i + 1, j]
+        v2 = Vh[i + 2, j]
+        v3 = Vh[i + 3, j]
+        a0 = A[i]
+        a1 = A[i + 1]
+        a2 = A[i + 2]
+        a3 = A[i + 3]
+        for c in range(k):
+            w[c] = (((w[c] + v0 * a0[c]) + v1 * a1[c]) + v2 * a2[c]) + v3 * a3[c]
+        i += 4
+    while i < n:
+        vi = Vh[i, j]
+        ai = A[i]
+        for c in range(k):
+            w[c] += vi * ai[c]
+        i += 1
+    for c in range(k):
+        w[c] *= tau
+        aj[c] -= w[c]
     for i in range(j + 1, n):
         vi = Vh[i, j]
-        ai = A[i, c0:]
-        for c in range(m):
-            ws[c] += vi * ai[c]
-    for c in range(m):
-        ws[c] *= tau
-        aj[c] -= ws[c]
-    for i in range(j + 1, n):
-        vi = Vh[i, j]
-        ai = A[i, c0:]
-        for c in range(m):
-            ai[c] -= vi * ws[c]
+        ai = A[i]
+        for c in range(k):
+            ai[c] -= vi * w[c]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _qr_cols(A, Vh, w, rdiag):
     """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
 
@@ -954,7 +973,7 @@ def _qr_cols(A, Vh, w, rdiag):
             rdiag[j] = beta
         Vh[j, j] = tau
         if tau != 0.0 and j + 1 < k:
-            _reflect(A, Vh, w, j, j + 1)
+            _reflect(A, Vh, w, j)
     # Q = H_0 ⋯ H_{k-1} [I_k; 0], accumulated backwards (columns c < j are still e_c)
     for i in range(n):
         ai = A[i]
@@ -964,12 +983,42 @@ def _qr_cols(A, Vh, w, rdiag):
             ai[i] = 1.0
     for j in range(k - 1, -1, -1):
         if Vh[j, j] != 0.0:
-            _reflect(A, Vh, w, j, j)
+            _reflect(A, Vh, w, j)
     for j in range(k):
         if rdiag[j] < 0.0:
             rdiag[j] = -rdiag[j]
             for i in range(n):
                 A[i, j] = -A[i, j]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _matmul_small4(M, H, out):
+    """As :func:`_matmul_small`, four rows of H per pass (the same left-to-right sum, so identical rounding)."""
+    n, m = H.shape
+    for i in range(n):
+        row = out[i]
+        mi = M[i]
+        for c in range(m):
+            row[c] = 0.0
+        j = 0
+        while j + 3 < n:
+            m0 = mi[j]
+            m1 = mi[j + 1]
+            m2 = mi[j + 2]
+            m3 = mi[j + 3]
+            h0 = H[j]
+            h1 = H[j + 1]
+            h2 = H[j + 2]
+            h3 = H[j + 3]
+            for c in range(m):
+                row[c] = (((row[c] + m0 * h0[c]) + m1 * h1[c]) + m2 * h2[c]) + m3 * h3[c]
+            j += 4
+        while j < n:
+            mij = mi[j]
+            hj = H[j]
+            for c in range(m):
+                row[c] += mij * hj[c]
+            j += 1
 
 
 @njit(cache=True)
@@ -984,7 +1033,7 @@ def _qr_lapack(A, rdiag):
             A[i, j] = -q[i, j] if r[j, j] < 0.0 else q[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lyap_reortho(Q, Vh, w, rdiag, use_lapack):
     """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag).
 
@@ -1001,7 +1050,7 @@ def _lyap_reortho(Q, Vh, w, rdiag, use_lapack):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lyap_is_qr_time(t, transient, total, every):
     """Whether the tangent basis is re-orthonormalised after global step t."""
     if t == total or t == transient:
@@ -1011,7 +1060,7 @@ def _lyap_is_qr_time(t, transient, total, every):
     return (t - transient) % every == 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lyap_after_qr(t, transient, every, err_from, S, rdiag, lo, hi, hist_b):
     """Accumulate log R_jj after a QR at global step t; update the running-estimate spread and history."""
     k = S.shape[0]
@@ -1042,7 +1091,7 @@ def _all_finite(x):
     return s == 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
              err_from, lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n):
     """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``)."""
@@ -1051,6 +1100,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
     k = Q.shape[2]
     use_blas = n >= blas_min_n
     use_lapack = n >= qr_lapack_min_n
+    MT = np.ascontiguousarray(M.T)  # M x as axpys over MT's rows: vectorised, same summation order
     for bb in prange(B):
         if diverged_at[bb] >= 0:
             continue
@@ -1059,6 +1109,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
         xn = np.empty(n)
         a = np.empty(n)
         az = np.empty(n)
+        mx = np.empty(n)
         D = np.empty(n)
         Qb = Q[bb].copy()
         P = np.empty((n, k))
@@ -1072,10 +1123,14 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
         for s in range(T):
             t = t0 + s + 1
             for i in range(n):
-                acc = 0.0
-                mi = M[i]
-                for j in range(n):
-                    acc += mi[j] * x[j]
+                mx[i] = 0.0
+            for j in range(n):
+                xj = x[j]
+                mj = MT[j]
+                for i in range(n):
+                    mx[i] += mj[i] * xj
+            for i in range(n):
+                acc = mx[i]
                 sa = acc + b[i]
                 for j in range(d):
                     sa += V[i, j] * inputs[bi, s, j]
@@ -1099,7 +1154,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
             if use_blas:
                 np.dot(M, Qb, P)
             else:
-                _matmul_small(M, Qb, P)
+                _matmul_small4(M, Qb, P)
             for i in range(n):
                 qi = Qb[i]
                 pi = P[i]
