@@ -284,6 +284,22 @@ def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV
 
 
 @njit(cache=True, error_model="numpy")
+def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
+    """One trajectory's next state hn = alpha h + eps [z] φ(a) and the diagonal D of
+    J = alpha I + diag(D) M, from the pre-activations a (and the gate's az)."""
+    for i in range(h.shape[0]):
+        y = phi(act, a[i])
+        dy = dphi(act, a[i], y)
+        if gated:
+            z = sigmoid(az[i])
+            D[i] = eps * (z * dy + y * z * (1.0 - z))
+            hn[i] = alpha * h[i] + eps * z * y
+        else:
+            D[i] = eps * dy
+            hn[i] = alpha * h[i] + eps * y
+
+
+@njit(cache=True, error_model="numpy")
 def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
                  final, jac, norms, vec_norms, diverged_at, use_blas):
     """Trajectory bb and its tangent matrix A_t (n, n)."""
@@ -322,16 +338,7 @@ def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, 
                 for j in range(d):
                     sz += Vz[i, j] * inputs[bi, t - 1, j]
                 az[i] = sz
-        for i in range(n):
-            y = phi(act, a[i])
-            dy = dphi(act, a[i], y)
-            if gated:
-                z = sigmoid(az[i])
-                D[i] = eps * (z * dy + y * z * (1.0 - z))
-                hn[i] = alpha * h[i] + eps * z * y
-            else:
-                D[i] = eps * dy
-                hn[i] = alpha * h[i] + eps * y
+        _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated)
         if use_blas:
             np.dot(M, A, MA)
         else:
@@ -1140,16 +1147,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
                     for j in range(d):
                         sz += Vz[i, j] * inputs[bi, s, j]
                     az[i] = sz
-            for i in range(n):
-                y = phi(act, a[i])
-                dy = dphi(act, a[i], y)
-                if gated:
-                    z = sigmoid(az[i])
-                    D[i] = eps * (z * dy + y * z * (1.0 - z))
-                    xn[i] = alpha * x[i] + eps * z * y
-                else:
-                    D[i] = eps * dy
-                    xn[i] = alpha * x[i] + eps * y
+            _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
             # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
             if use_blas:
                 np.dot(M, Qb, P)
