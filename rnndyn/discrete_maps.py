@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float, as_int, as_real_array, choice
+from ._validate import as_float, as_int, as_real_array
 from .errors import ArgumentTypeError, ValidationError
 
 
@@ -382,7 +382,7 @@ def _backend_for(backend, method, work):
 
 def simulate_map(m: Map, h0, inputs=None, steps=None, record="all", backend="auto", dtype=np.float64):
     """:func:`rnndyn.simulate` for a :class:`Map` (the dispatch target; same arguments and result)."""
-    from .dynamics import Trajectory, _diverged, _stride, _unbatch, check_memory, warn_divergence
+    from .dynamics import _stride, check_memory, trajectory_result
 
     prep = prepare_map(m, h0, inputs, steps)
     stride = _stride(record, prep.steps)
@@ -395,46 +395,20 @@ def simulate_map(m: Map, h0, inputs=None, steps=None, record="all", backend="aut
                  "pass record='last' or an integer stride, or split the batch")
     be = _backend_for(backend, "dmap_simulate", float(B) * T * n)
     out, final, div = be.dmap_simulate(m, prep.h0, prep.inputs, stride)
-    warn_divergence(div)
-    if stride:
-        states = _unbatch(out, prep.batched)
-        times = np.arange(0, T + 1, stride)
-    else:
-        states = _unbatch(final, prep.batched)
-        times = np.array([T])
-    return Trajectory(states, times, _unbatch(final, prep.batched), _diverged(div, prep.batched))
+    return trajectory_result(prep, stride, out, final, div)
 
 
 def tangent_map(m: Map, h0, inputs=None, steps=None, vectors=None, norm="spectral", backend="auto"):
     """:func:`rnndyn.tangent` for a :class:`Map` (the dispatch target; same arguments and result)."""
-    from .dynamics import Tangent, _diverged, _unbatch, check_memory, warn_divergence
+    from .dynamics import tangent_request, tangent_result
 
     prep = prepare_map(m, h0, inputs, steps)
     n = m.dim
-    choice(norm, "norm", {"spectral", "fro"})
-    single = False
-    if vectors is None:
-        vecs = np.zeros((n, 0))
-    else:
-        v = as_real_array(vectors, "vectors", ndim=(1, 2))
-        single = v.ndim == 1
-        if v.shape[0] != n:
-            raise ValidationError(f"vectors: expected shape ({n},) or ({n}, k), got {v.shape}")
-        vecs = np.ascontiguousarray(v.reshape(n, -1))
-    B = prep.h0.shape[0]
-    T = prep.steps
-    check_memory(8.0 * B * (n * n + (T + 1) * (1 + vecs.shape[1])),
-                 f"the tangent of {B} orbits of size {n} over {T} steps", "use fewer orbits or steps per call")
+    vecs, single, norm_kind = tangent_request(prep, n, vectors, norm)
+    B, T = prep.h0.shape[0], prep.steps
     be = _backend_for(backend, "dmap_tangent", float(B) * T * n * n * n)
-    final, jac, norms, vec_norms, div = be.dmap_tangent(m, prep.h0, prep.inputs, vecs,
-                                                        0 if norm == "spectral" else 1)
-    warn_divergence(div)
-    vn = None
-    if vecs.shape[1]:
-        vn = vec_norms[..., 0] if single else vec_norms
-        vn = _unbatch(vn, prep.batched)
-    b = prep.batched
-    return Tangent(_unbatch(jac, b), _unbatch(norms, b), vn, _unbatch(final, b), _diverged(div, b), norm)
+    out = be.dmap_tangent(m, prep.h0, prep.inputs, vecs, norm_kind)
+    return tangent_result(prep, out, single, norm)
 
 
 __all__ = ["Map", "henon", "logistic", "as_map"]

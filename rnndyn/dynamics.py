@@ -240,14 +240,7 @@ def simulate(cell, h0, inputs=None, steps=None, record="all", backend="auto", dt
                  "pass record='last' or an integer stride, or split the batch")
     be = get_backend(backend, work=float(B) * T * n * (n + prep.inputs.shape[2]))
     out, final, div = be.simulate(prep.params, prep.h0, prep.inputs, stride, dt)
-    warn_divergence(div)
-    if stride:
-        states = _unbatch(out, prep.batched)
-        times = np.arange(0, T + 1, stride)
-    else:
-        states = _unbatch(final, prep.batched)
-        times = np.array([T])
-    return Trajectory(states, times, _unbatch(final, prep.batched), _diverged(div, prep.batched))
+    return trajectory_result(prep, stride, out, final, div)
 
 
 @dataclass(frozen=True)
@@ -317,29 +310,54 @@ def tangent(cell, h0, inputs=None, steps=None, vectors=None, norm="spectral", ba
         return tangent_map(cell.as_map(), h0, inputs, steps, vectors, norm, backend)
     prep = prepare(cell, h0, inputs, steps)
     n = cell.n
+    vecs, single, norm_kind = tangent_request(prep, n, vectors, norm)
+    B, T = prep.h0.shape[0], prep.steps
+    be = get_backend(backend, work=float(B) * T * n * n * n)
+    out = be.tangent(prep.params, prep.h0, prep.inputs, vecs, norm_kind)
+    return tangent_result(prep, out, single, norm)
+
+
+def trajectory_result(prep: Prepared, stride: int, out, final, div) -> Trajectory:
+    """Wrap a backend's simulate output in a :class:`Trajectory` with the caller's batch axes
+    (shared by cells and maps); warns on divergence."""
+    warn_divergence(div)
+    T = prep.steps
+    if stride:
+        states = _unbatch(out, prep.batched)
+        times = np.arange(0, T + 1, stride)
+    else:
+        states = _unbatch(final, prep.batched)
+        times = np.array([T])
+    return Trajectory(states, times, _unbatch(final, prep.batched), _diverged(div, prep.batched))
+
+
+def tangent_request(prep: Prepared, n: int, vectors, norm: str):
+    """Check ``vectors``/``norm`` of a tangent request and its memory; returns
+    ``(vecs (n, k), single, norm_kind)`` (shared by cells and maps)."""
     choice(norm, "norm", {"spectral", "fro"})
     single = False
     if vectors is None:
         vecs = np.zeros((n, 0))
     else:
         v = as_real_array(vectors, "vectors", ndim=(1, 2))
-        single = v.ndim == 1
-        vecs = v.reshape(n, -1) if v.shape[0] == n else None
-        if vecs is None:
+        if v.shape[0] != n:
             raise ValidationError(f"vectors: expected shape ({n},) or ({n}, k), got {v.shape}")
-        vecs = np.ascontiguousarray(vecs)
-    B = prep.h0.shape[0]
-    T = prep.steps
-    check_memory(8 * B * (n * n + (T + 1) * (1 + vecs.shape[1])),
+        single = v.ndim == 1
+        vecs = np.ascontiguousarray(v.reshape(n, -1))
+    B, T = prep.h0.shape[0], prep.steps
+    check_memory(8.0 * B * (n * n + (T + 1) * (1 + vecs.shape[1])),
                  f"the tangent of {B} trajectories of size {n} over {T} steps",
                  "use fewer trajectories or steps per call")
-    be = get_backend(backend, work=float(B) * T * n * n * n)
-    final, jac, norms, vec_norms, div = be.tangent(prep.params, prep.h0, prep.inputs, vecs,
-                                                   0 if norm == "spectral" else 1)
+    return vecs, single, 0 if norm == "spectral" else 1
+
+
+def tangent_result(prep: Prepared, out, single: bool, norm: str) -> Tangent:
+    """Wrap a backend's tangent output ``(final, jac, norms, vec_norms, diverged_at)`` in a
+    :class:`Tangent` with the caller's batch axes; warns on divergence."""
+    final, jac, norms, vec_norms, div = out
     warn_divergence(div)
-    vn = None
-    if vecs.shape[1]:
-        vn = vec_norms[..., 0] if single else vec_norms
-        vn = _unbatch(vn, prep.batched)
     b = prep.batched
+    vn = None
+    if vec_norms.shape[-1]:
+        vn = _unbatch(vec_norms[..., 0] if single else vec_norms, b)
     return Tangent(_unbatch(jac, b), _unbatch(norms, b), vn, _unbatch(final, b), _diverged(div, b), norm)
