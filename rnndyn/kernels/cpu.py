@@ -1067,6 +1067,21 @@ def _lyap_is_qr_time(t, transient, total, every):
     return (t - transient) % every == 0
 
 
+@njit(cache=True)
+def _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at):
+    """Write trajectory bb's carried state back (NaN from the step it diverged at)."""
+    if dv >= 0:
+        diverged_at[bb] = dv
+        x[:] = np.nan
+        Qb[:, :] = np.nan
+        Sb[:] = np.nan
+    h[bb] = x
+    Q[bb] = Qb
+    S[bb] = Sb
+    lo[bb] = lob
+    hi[bb] = hib
+
+
 @njit(cache=True, error_model="numpy")
 def _lyap_after_qr(t, transient, every, err_from, S, rdiag, lo, hi, hist_b):
     """Accumulate log R_jj after a QR at global step t; update the running-estimate spread and history."""
@@ -1168,13 +1183,4 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
                     dv = t
                     break
                 _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
-        if dv >= 0:
-            diverged_at[bb] = dv
-            x[:] = np.nan
-            Qb[:, :] = np.nan
-            Sb[:] = np.nan
-        h[bb] = x
-        Q[bb] = Qb
-        S[bb] = Sb
-        lo[bb] = lob
-        hi[bb] = hib
+        _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at)

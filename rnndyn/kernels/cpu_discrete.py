@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange, types
 
-from .cpu import _all_finite, _lyap_after_qr, _lyap_is_qr_time, _lyap_reortho, _record_tangent_norms
+from .cpu import _all_finite, _lyap_after_qr, _lyap_is_qr_time, _lyap_reortho, _lyap_store, _record_tangent_norms
 from .scalar import sigmoid
 
 f8_1 = types.float64[::1]
@@ -176,16 +176,7 @@ def _dmap_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, e
                     dv = t
                     break
                 _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
-        if dv >= 0:
-            diverged_at[bb] = dv
-            x[:] = np.nan
-            Qb[:, :] = np.nan
-            Sb[:] = np.nan
-        h[bb] = x
-        Q[bb] = Qb
-        S[bb] = Sb
-        lo[bb] = lob
-        hi[bb] = hib
+        _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at)
 
 
 # --------------------------------------------------------------------------- LSTM
