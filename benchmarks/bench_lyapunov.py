@@ -56,21 +56,10 @@ def make_rnndyn(backend, *, W, b, h0, T, gamma, eps, cell="euler", reortho_every
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--max-time", type=float, default=30.0)
-    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="indices into peers.SIZES['lyapunov']")
-    ap.add_argument("--backends", nargs="*", default=list(peers.BACKENDS))
-    ap.add_argument("--json", help="write rows and machine info here")
+    harness.add_common_args(ap, "lyapunov", peers.BACKENDS)
     args = ap.parse_args(argv)
 
-    sizes = peers.SIZES["lyapunov"]
-    if args.sizes is not None:
-        sizes = [sizes[i] for i in args.sizes]
-    avail = [bk for bk in args.backends if bk in peers.available_backends()]
-    load = os.getloadavg()[0]
-    if load > 0.5:
-        print(f"warning: 1-minute load average is {load:.2f}; timings on this {os.cpu_count()}-core "
-              "machine will be skewed", file=sys.stderr)
+    sizes, avail = harness.selected(args, "lyapunov", peers)
     rows, rows_every = [], []
     for size in sizes:
         p = peers.problem("lyapunov", n=size["n"], T=size["T"])

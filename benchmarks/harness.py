@@ -222,3 +222,30 @@ def format_table(rows, baseline: str = "numpy") -> str:
         lines.append(f"| {r['workload']} | {r['size']} | {r['backend']} | {_fmt_ms(r['median'])} "
                      f"| {iqr} | {mn} | {ratio} |")
     return "\n".join(lines)
+
+
+def warn_if_loaded(threshold: float = 0.5) -> None:
+    """Warn on stderr when the machine is busy: on 2 cores any other job skews timings."""
+    load = _loadavg()
+    if load is not None and load > threshold:
+        print(f"warning: 1-minute load average is {load:.2f}; timings on this {os.cpu_count()}-core "
+              "machine will be skewed", file=sys.stderr)
+
+
+def add_common_args(ap, workload: str, backends) -> None:
+    """The options every per-topic benchmark script takes."""
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--max-time", type=float, default=30.0)
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help=f"indices into peers.SIZES[{workload!r}]")
+    ap.add_argument("--backends", nargs="*", default=list(backends))
+    ap.add_argument("--json", help="write rows and machine info here")
+
+
+def selected(args, workload: str, peers):
+    """(sizes, available backends) picked by ``add_common_args``'s options; warns when the machine is busy."""
+    sizes = peers.SIZES[workload]
+    if args.sizes is not None:
+        sizes = [sizes[i] for i in args.sizes]
+    avail = [bk for bk in args.backends if bk in peers.available_backends()]
+    warn_if_loaded()
+    return sizes, avail

@@ -673,10 +673,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     backends = [bk for bk in args.backends if bk in available_backends()]
-    load = os.getloadavg()[0]
-    if load > 0.5:
-        print(f"warning: 1-minute load average is {load:.2f} before timing; other processes "
-              f"on this {os.cpu_count()}-core machine will skew the numbers", file=sys.stderr)
+    harness.warn_if_loaded()
     rows = []
     for w in args.workloads:
         for size in SIZES[w]:
