@@ -65,7 +65,7 @@ def format_report(rep: rd.StabilityReport) -> str:
         if rep.ode_eigenvalues is not None and not (rep.ode_eigenvalues == rep.matrix_eigenvalues).all():
             rows.append(("eigenvalues of J₀ = φ'(0)·M", format_eigenvalues(rep.ode_eigenvalues, 6, 8)))
         rows.append(("Euler factor max|1 + ελ|", f"{_num(rep.euler_factor, 7)}  (ε = {rep.eps:.6g})"))
-    rows.append((f"one-step Jacobian eigenvalues μ", f"{format_eigenvalues(rep.jacobian_eigenvalues, 6, 8)}  (at {where})"))
+    rows.append(("one-step Jacobian eigenvalues μ", f"{format_eigenvalues(rep.jacobian_eigenvalues, 6, 8)}  (at {where})"))
     rows.append(("spectral radius max|μ|", _num(rep.spectral_radius, 7)))
     if rep.critical_gamma is not None:
         if math.isnan(rep.critical_gamma):

@@ -20,7 +20,7 @@ and scalars the kernels see.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -102,6 +102,18 @@ class _Cell:
     def d(self) -> int:
         """Input size (0 when the cell has no input weights)."""
         return self.V.shape[1]
+
+    def _check_common(self, euler: bool) -> None:
+        """Validate and freeze W, V, b, the activation and (Euler-type cells) eps > 0, γ ≥ 0."""
+        W = _check_W(self.W)
+        n = W.shape[0]
+        object.__setattr__(self, "W", _frozen(W))
+        object.__setattr__(self, "V", _frozen(_check_input_weights(self.V, "V", n)))
+        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
+        if euler:
+            object.__setattr__(self, "eps", as_float(self.eps, "eps", positive=True))
+            object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
+        object.__setattr__(self, "activation", _check_activation(self.activation))
 
     @property
     def recurrent_matrix(self) -> np.ndarray:
@@ -208,12 +220,7 @@ class VanillaRNN(_Cell):
     activation: str = "tanh"
 
     def __post_init__(self):
-        W = _check_W(self.W)
-        n = W.shape[0]
-        object.__setattr__(self, "W", _frozen(W))
-        object.__setattr__(self, "V", _frozen(_check_input_weights(self.V, "V", n)))
-        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
-        object.__setattr__(self, "activation", _check_activation(self.activation))
+        self._check_common(euler=False)
 
     def kernel_params(self) -> CellParams:
         """The cell unpacked for the kernels (alpha = 0, eps = 1, M = W)."""
@@ -257,14 +264,7 @@ class EulerRNN(_Cell):
     activation: str = "tanh"
 
     def __post_init__(self):
-        W = _check_W(self.W)
-        n = W.shape[0]
-        object.__setattr__(self, "W", _frozen(W))
-        object.__setattr__(self, "V", _frozen(_check_input_weights(self.V, "V", n)))
-        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
-        object.__setattr__(self, "eps", as_float(self.eps, "eps", positive=True))
-        object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
-        object.__setattr__(self, "activation", _check_activation(self.activation))
+        self._check_common(euler=True)
 
     def kernel_params(self) -> CellParams:
         """The cell unpacked for the kernels (alpha = 1, M = W − γI)."""
@@ -320,14 +320,8 @@ class AntisymmetricRNN(_Cell):
     activation: str = "tanh"
 
     def __post_init__(self):
-        W = _check_W(self.W)
-        n = W.shape[0]
-        object.__setattr__(self, "W", _frozen(W))
-        V = _check_input_weights(self.V, "V", n)
-        object.__setattr__(self, "V", _frozen(V))
-        object.__setattr__(self, "b", _frozen(_check_bias(self.b, "b", n)))
-        object.__setattr__(self, "eps", as_float(self.eps, "eps", positive=True))
-        object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
+        self._check_common(euler=True)
+        n, V = self.n, self.V
         if not isinstance(self.gated, (bool, np.bool_)):
             raise ValidationError(f"gated: expected True or False, got {self.gated!r}")
         object.__setattr__(self, "gated", bool(self.gated))
@@ -339,7 +333,6 @@ class AntisymmetricRNN(_Cell):
                 raise ValidationError(f"Vz: expected shape {V.shape} (the shape of V), got {Vz.shape}")
             object.__setattr__(self, "Vz", _frozen(Vz))
             object.__setattr__(self, "bz", _frozen(_check_bias(self.bz, "bz", n)))
-        object.__setattr__(self, "activation", _check_activation(self.activation))
 
     def kernel_params(self) -> CellParams:
         """The cell unpacked for the kernels (alpha = 1, M = W − Wᵀ − γI)."""

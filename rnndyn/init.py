@@ -24,4 +24,5 @@ __all__ = [
     "xavier_uniform",
     "antisymmetric",
     "from_spec",
+    "INIT_NAMES",
 ]
