@@ -447,3 +447,9 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
         h[~ok] = np.nan
         Q[~ok] = np.nan
         S[~ok] = np.nan
+
+
+# ---- maps and LSTM ----
+# Their twins live in reference_discrete (which builds on the helpers above);
+# imported here so every kernel's oracle is reachable from this module.
+from .reference_discrete import dmap_lyapunov, dmap_simulate, dmap_tangent, lstm_jacobian, lstm_step  # noqa: E402,F401
