@@ -31,7 +31,7 @@ def composition_panels(k: int) -> tuple[int, ...]:
 def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     """Cobweb diagram and phase plot of x_{t+1} = f(x_t), fixed points marked as sinks or sources.
 
-    CSC321 Lecture 15 (seed 003): fixed points are where f crosses the diagonal,
+    CSC321 Lecture 15: fixed points are where f crosses the diagonal,
     sinks where |f'| < 1, sources where |f'| > 1.
 
     \b
@@ -43,24 +43,25 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     orbit      x0 = 0.83  x_30 = inf
     $ rnndyn cobweb --map logistic:3.5 --compose 6 --out compositions.png
     """
-    from rnndyn import maps
+    from rnndyn.systems import map1d
+    from rnndyn.analysis import orbits1d
 
     if len(interval) != 2 or not interval[0] < interval[1]:
         fail(f"--interval: expected LO,HI with LO < HI, got {','.join(f'{v:g}' for v in interval)}")
     if out:
         check_out_suffix(out)
-    m = maps.parse_map(map_spec, argname="--map")
+    m = map1d.parse_map(map_spec, argname="--map")
     lo, hi = interval
     period = compose or 1
     # Every point with f^K(x) = x, listed once with its minimal period d (d divides K) and multiplier (f^d)'.
     fps = [fp for d in range(1, period + 1) if period % d == 0
-           for fp in maps.fixed_points(m, (lo, hi), period=d, exact_period=True)]
+           for fp in orbits1d.fixed_points(m, (lo, hi), period=d, exact_period=True)]
     fps.sort(key=lambda fp: fp.x)
     if not x0s:
         x0s = tuple(lo + f * (hi - lo) for f in (0.1, 0.5, 0.9))
-    orbits = [] if compose else [(x, maps.orbit(m, x, steps)) for x in x0s]
+    orbits = [] if compose else [(x, orbits1d.orbit(m, x, steps)) for x in x0s]
     if out:
-        from rnndyn import plots_maps
+        from rnndyn.plots import orbits1d as plots_maps
 
         if compose:
             fig = plots_maps.plot_compositions(m, ks=composition_panels(compose), interval=(lo, hi))

@@ -19,7 +19,7 @@ from .common import progress
 @click.option("--list", "list_only", is_flag=True, help="Print the registered figures and what each shows; build nothing.")
 @click.option("--quick", is_flag=True, help="Small sizes (seconds in all; for smoke tests, not for the gallery).")
 def figures(only, outdir, fmt, list_only, quick):
-    """Rebuild every registered figure of the seed documents into OUTDIR, with a README.md gallery.
+    """Rebuild every registered figure of the source documents into OUTDIR, with a README.md gallery.
 
     Each figure is computed by rnndyn from fixed seeds and written without dates,
     so a rebuild reproduces the committed files.

@@ -107,7 +107,7 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     import numpy as np
 
     import rnndyn as rd
-    from rnndyn.bptt import default_inits
+    from rnndyn.analysis.gradients import default_inits
 
     if out:
         check_out_suffix(out)
@@ -120,7 +120,7 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     else:
         res = rd.gradient_norms(cell, entries, **kw)
     if out:
-        from rnndyn.plots_gradients import plot_gradient_norms
+        from rnndyn.plots.gradients import plot_gradient_norms
 
         fig = plot_gradient_norms(res)
         save_figure(fig, out, dpi=dpi)

@@ -41,7 +41,7 @@ def build_problem(cell, matrix, size, init, eps, gamma, activation, noise, trans
     if cell in ("henon", "logistic"):
         if matrix is not None or size is not None or noise:
             fail(f"--matrix, --size, --noise: not used by the {cell} map; drop them")
-        system = rd.discrete_maps.henon() if cell == "henon" else rd.discrete_maps.logistic(4.0)
+        system = rd.systems.henon() if cell == "henon" else rd.systems.logistic(4.0)
         x0 = np.array(h0 if h0 is not None else ((0.1, 0.1) if cell == "henon" else (0.3,)))
         return system, x0, None, system.name
     if cell == "lstm":
@@ -178,7 +178,7 @@ def lyapunov(cell, matrix, size, init, eps, gamma, activation, noise, steps, k, 
     else:
         les = rd.lyapunov_spectrum(system, x0, inputs, **kw)
     if out:
-        from rnndyn.plots_lyapunov import plot_lyapunov
+        from rnndyn.plots.lyapunov import plot_lyapunov
 
         save_figure(plot_lyapunov(les, title=desc), out, dpi=dpi)
     if as_json:

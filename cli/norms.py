@@ -67,7 +67,7 @@ def growth_record(g, out=None) -> dict:
 @dpi_option()
 @json_option()
 def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_json):
-    """Norm of repeated products against t, one line per initialisation (Smerity, seed 000).
+    """Norm of repeated products against t, one line per initialisation (Smerity).
 
     Prints, per initialisation, the spectral radius of W, the norm after T steps
     and the mean growth factor per step; --out draws the curves on a log axis.
@@ -80,14 +80,14 @@ def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_j
     orthogonal    1.0000   1              1.0000     keeps its norm
     normal:1.5    1.7741   1.386e+16      1.7874     explodes
     """
-    from rnndyn import norms as lib
+    from rnndyn.analysis import growth as lib
 
     if out:
         check_out_suffix(out)
     g = lib.norm_growth(inits or lib.DEFAULT_INITS, size=size, steps=steps, cell=cell, rng=seed,
                         eps=eps, gamma=gamma, activation=activation)
     if out:
-        from rnndyn.plots_norms import plot_norm_growth
+        from rnndyn.plots.growth import plot_norm_growth
 
         save_figure(plot_norm_growth(g), out, dpi=dpi)
     rec = growth_record(g, out)

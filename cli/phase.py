@@ -24,7 +24,7 @@ from .common import (
 
 
 def _eps_default():
-    from rnndyn.phase import PAPER_EPS
+    from rnndyn.analysis.phase import PAPER_EPS
 
     return PAPER_EPS
 
@@ -52,7 +52,7 @@ def default_out(label: str, cell: str, gamma: float) -> str:
 
 def portrait_record(p, out=None) -> dict:
     """The machine-readable summary of a PhasePortrait (what ``--json`` prints)."""
-    from rnndyn.phase import describe_cell, effective_matrix_label
+    from rnndyn.analysis.phase import describe_cell, effective_matrix_label
 
     rep = p.stability
     cell = p.cell
@@ -103,7 +103,7 @@ def portrait_record(p, out=None) -> dict:
 
 def print_summary(p, out=None) -> None:
     """The human-readable summary of a PhasePortrait, on stdout."""
-    from rnndyn.phase import describe_cell, effective_matrix_label, format_eigenvalues
+    from rnndyn.analysis.phase import describe_cell, effective_matrix_label, format_eigenvalues
 
     rep = p.stability
     cell = p.cell
@@ -184,8 +184,8 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
     \b
     $ rnndyn phase --cell vanilla --matrix rotation --init 0.9,0 --random 5 --out rot.pdf
     """
-    from rnndyn.phase import phase_portrait, random_inits
-    from rnndyn.plots_phase import plot_phase
+    from rnndyn.analysis.phase import phase_portrait, random_inits
+    from rnndyn.plots.phase import plot_phase
 
     W = matrix.array
     if W.shape != (2, 2):
@@ -194,7 +194,7 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
     c = build_cell(cell, W, eps=eps, gamma=gamma, activation=activation)
     init_list = [tuple(p) for p in inits]
     if not init_list:
-        from rnndyn.phase import PAPER_INITS
+        from rnndyn.analysis.phase import PAPER_INITS
 
         init_list = [tuple(p) for p in PAPER_INITS]
     if n_random:

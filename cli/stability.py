@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 import rnndyn as rd
-from rnndyn.spectra import format_eigenvalues
+from rnndyn.analysis.stability import format_eigenvalues
 
 from .common import (
     POINT,
@@ -168,7 +168,7 @@ def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, com
     $ rnndyn spectrum --matrix W0 --gamma 0.15 --compare 0 --critical --out w0.png
     $ rnndyn spectrum --random 64 --init antisymmetric:0.5 --cell euler --gamma 0.1 --out a.png
     """
-    from rnndyn.plots_spectra import plot_stability
+    from rnndyn.plots.stability import plot_stability
 
     check_out_suffix(out)  # refuse a bad --out before any work
     if random_n is not None:
@@ -191,7 +191,7 @@ def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, com
     cells = [base] + [base.replace(gamma=g) for g in gammas[1:]]
     labels = [f"γ = {g:.4g}" for g in gammas] if cell != "vanilla" else [f"vanilla ({activation})"]
     if critical:
-        gc = rd.spectra.critical_gamma(base)
+        gc = rd.analysis.stability.critical_gamma(base)
         if math.isnan(gc):
             click.echo(f"Warning: --critical: {rd.stability(base).critical_gamma_note}", err=True)
         else:

@@ -12,8 +12,13 @@ import numbers
 
 import numpy as np
 
-from .errors import ArgumentTypeError, UnknownNameError, ValidationError
-
+from rnndyn import config
+from rnndyn.errors import (
+    ArgumentTypeError,
+    MemoryLimitError,
+    UnknownNameError,
+    ValidationError,
+)
 
 #: dtype kinds accepted as real numbers: bool, signed/unsigned int, float.
 #: (timedelta64 counts as a number to NumPy but is not one here.)
@@ -159,3 +164,28 @@ def as_rng(rng) -> np.random.Generator:
             raise ValidationError(f"rng: expected a seed >= 0, got {int(rng)}")
         return np.random.default_rng(rng)
     raise ArgumentTypeError(f"rng: expected None, an int seed or a numpy Generator, got {_describe(rng)}")
+
+
+def check_memory(nbytes: float, what: str, suggestion: str) -> None:
+    """Refuse a request whose result would exceed ``config.MEMORY_LIMIT_BYTES``, before allocating it.
+
+    Parameters
+    ----------
+    nbytes : float
+        The size the result would take.
+    what : str
+        What would be allocated, for the message ("recording 10 states of ...").
+    suggestion : str
+        What to ask for instead ("use record='last'").
+
+    Raises
+    ------
+    MemoryLimitError
+        ``"<what> would need X GiB, more than the limit of Y GiB
+        (rnndyn.config.MEMORY_LIMIT_BYTES); <suggestion>"``.
+    """
+    if nbytes > config.MEMORY_LIMIT_BYTES:
+        raise MemoryLimitError(
+            f"{what} would need {nbytes / 2**30:.2f} GiB, more than the limit of "
+            f"{config.MEMORY_LIMIT_BYTES / 2**30:.2f} GiB (rnndyn.config.MEMORY_LIMIT_BYTES); {suggestion}"
+        )

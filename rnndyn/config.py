@@ -13,10 +13,9 @@ import os
 #: suggestion (``record="last"`` or a stride). Override with RNNDYN_MEMORY_LIMIT.
 MEMORY_LIMIT_BYTES: int = int(os.environ.get("RNNDYN_MEMORY_LIMIT", 4 * 2**30))
 
-#: LLVM fast-math flags allowed in kernels. Only contraction (FMA) and the
-#: reassociation-free flags: they keep results within the 1e-12 agreement with
-#: the reference. Never used on QR or log-accumulations.
-FASTMATH_FLAGS: frozenset = frozenset({"contract", "arcp", "nsz"})
+#: LLVM fast-math flags allowed in kernels (defined with the kernels, which import
+#: nothing from above them; read-only here).
+from rnndyn.kernels.params import FASTMATH as FASTMATH_FLAGS  # noqa: E402
 
 #: Most batch elements one thread integrates together (a state block of shape
 #: (n, chunk), batch innermost): large enough for SIMD over the batch and to

@@ -42,3 +42,11 @@ class SaveError(ValidationError):
 
 class DivergenceWarning(RuntimeWarning):
     """A trajectory became non-finite; the step is in the result's ``diverged_at``."""
+
+
+class UnsupportedError(ValidationError):
+    """An algorithm has no kernel for this kind of system on this backend.
+
+    Raised in one place (:func:`rnndyn.backends.kernel_for`) for every
+    (algorithm, family, backend) triple that is not supported.
+    """

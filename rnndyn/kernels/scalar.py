@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from numba.extending import register_jitable
 
-from . import vecmath
-
-TANH = 0
-RELU = 1
-LINEAR = 2
-SIGMOID = 3
-
-#: Public name -> id. "identity" is an alias of "linear".
-ACTIVATIONS = {"tanh": TANH, "relu": RELU, "linear": LINEAR, "identity": LINEAR, "sigmoid": SIGMOID}
-ACTIVATION_NAMES = {TANH: "tanh", RELU: "relu", LINEAR: "linear", SIGMOID: "sigmoid"}
+from rnndyn.kernels import vecmath
+from rnndyn.kernels.params import (  # noqa: F401
+    ACTIVATION_NAMES,
+    ACTIVATIONS,
+    LINEAR,
+    RELU,
+    SIGMOID,
+    TANH,
+)
 
 
 @register_jitable(error_model="numpy")

@@ -1,0 +1,263 @@
+"""Drivers: allocate the outputs, normalise the arguments, launch a kernel, return arrays.
+
+A backend is a :class:`Backend`: it says which (algorithm, family) pairs it runs
+(:meth:`Backend.supports`) and has one driver method per algorithm
+(``simulate``, ``tangent``, ``lyapunov``, ``bptt``), each taking the family and
+the system's kernel arguments first. :class:`KernelBackend` implements them over
+a kernel package whose functions carry the names in :data:`KERNELS`
+(``rnndyn.kernels.cpu`` and its NumPy twin ``rnndyn.kernels.numpy``).
+
+Which (algorithm, family, backend) triples exist is decided in one place,
+:func:`rnndyn.backends.kernel_for`; a driver trusts that it was asked for a
+supported pair.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import threading
+
+import numpy as np
+
+from rnndyn import config
+from rnndyn.backends.blas import blas_threads
+from rnndyn.errors import ValidationError
+
+#: Every algorithm a backend may drive (the names of its driver methods).
+ALGORITHMS = ("simulate", "tangent", "lyapunov", "bptt")
+
+#: (algorithm, family) -> the name of the kernel that runs it, the same name in every
+#: kernel package. The LSTM runs on the map kernels with its own compiled rule; only
+#: cells have a hand-written backward pass.
+KERNELS = {
+    ("simulate", "cell"): "simulate",
+    ("simulate", "map"): "map_simulate",
+    ("simulate", "lstm"): "map_simulate",
+    ("tangent", "cell"): "tangent",
+    ("tangent", "map"): "map_tangent",
+    ("tangent", "lstm"): "map_tangent",
+    ("lyapunov", "cell"): "lyapunov",
+    ("lyapunov", "map"): "map_lyapunov",
+    ("lyapunov", "lstm"): "map_lyapunov",
+    ("bptt", "cell"): "bptt",
+}
+
+
+class Backend(abc.ABC):
+    """Where a computation runs: the interface :func:`rnndyn.backends.register_backend` expects.
+
+    Subclasses set ``name``, implement :meth:`supports`, and provide a driver
+    method for every algorithm they support (see :class:`KernelBackend` for the
+    signatures).
+    """
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def supports(self, algorithm: str, family: str) -> bool:
+        """Whether this backend runs ``algorithm`` (e.g. ``"simulate"``) for systems of ``family``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class KernelBackend(Backend):
+    """Drivers over a kernel package whose functions share the NumPy twins' signatures.
+
+    Parameters
+    ----------
+    name : str
+    module : str
+        Dotted path of the kernel package (imported on first use); it exposes
+        the kernels of :data:`KERNELS` by name.
+    supports : iterable of (algorithm, family), optional
+        The pairs this backend runs; default every pair of :data:`KERNELS`. A
+        kernel package that has, say, no map kernels declares it here.
+    """
+
+    def __init__(self, name: str, module: str, supports=None):
+        pairs = frozenset(KERNELS if supports is None else (tuple(p) for p in supports))
+        unknown = sorted(pairs - KERNELS.keys())
+        if unknown:
+            raise ValidationError(f"supports: {unknown} are not (algorithm, family) pairs of any kernel; "
+                             f"expected some of {sorted(KERNELS)}")
+        self.name = name
+        self._module_name = module
+        self._module = None
+        self._pairs = pairs
+
+    def supports(self, algorithm: str, family: str) -> bool:
+        """Whether this backend runs ``algorithm`` for ``family`` (see :data:`KERNELS`)."""
+        return (algorithm, family) in self._pairs
+
+    @property
+    def kernels(self):
+        """The kernel package (imported on first use)."""
+        if self._module is None:
+            self._module = importlib.import_module(self._module_name)
+        return self._module
+
+    def kernel(self, algorithm: str, family: str):
+        """The kernel function that runs ``algorithm`` for ``family`` (a supported pair)."""
+        return getattr(self.kernels, KERNELS[algorithm, family])
+
+    def simulate(self, family, args, h0, inputs, stride, dtype=np.float64):
+        """Run ``simulate``; returns (out, final, diverged_at).
+
+        ``args`` are the system's kernel arguments (:class:`~rnndyn.kernels.params.CellParams`
+        for a cell, ``(rule, jacobian, params)`` for a map or an LSTM). Cells run
+        in float64 or float32; maps in float64.
+        """
+        kernel = self.kernel("simulate", family)
+        B, n = h0.shape
+        T = inputs.shape[1]
+        R = T // stride + 1 if stride > 0 else 0
+        dt = np.dtype(dtype)
+        out = np.empty((B, R, n), dt)
+        final = np.empty((B, n), dt)
+        diverged_at = np.empty(B, np.int64)
+        if family == "cell":
+            p = args
+            if dt != np.float64:
+                p = p._replace(M=p.M.astype(dt), V=p.V.astype(dt), b=p.b.astype(dt), Vz=p.Vz.astype(dt),
+                               bz=p.bz.astype(dt), alpha=dt.type(p.alpha), eps=dt.type(p.eps))
+                h0 = h0.astype(dt)
+                inputs = inputs.astype(dt)
+            with blas_threads(1):  # prange owns the cores
+                kernel(h0, inputs, *p, stride, out, final, diverged_at, batch_chunk(B, n), config.BLAS_MIN_N)
+        else:
+            rule, _, params = args
+            with blas_threads(1):
+                kernel(h0, inputs, rule, params, stride, out, final, diverged_at)
+        return out, final, diverged_at
+
+    def tangent(self, family, args, h0, inputs, vecs, norm_kind):
+        """Run ``tangent``; returns (final, jac, norms, vec_norms, diverged_at)."""
+        kernel = self.kernel("tangent", family)
+        B, n = h0.shape
+        T = inputs.shape[1]
+        final = np.empty((B, n))
+        jac = np.empty((B, n, n))
+        norms = np.empty((B, T + 1))
+        vec_norms = np.empty((B, T + 1, vecs.shape[1]))
+        diverged_at = np.empty(B, np.int64)
+        # cells batch their tangent step through BLAS later than a map's per-trajectory product
+        blas_min_n = config.TANGENT_BLAS_MIN_N if family == "cell" else config.BLAS_MIN_N
+        with blas_threads(1):
+            kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, blas_min_n)
+        return final, jac, norms, vec_norms, diverged_at
+
+    def lyapunov(self, family, args, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
+                 on_chunk=None):
+        """Run ``lyapunov_spectrum``; see :func:`_lyapunov_run`."""
+        # writable copies: a system's frozen (read-only) arrays would be a separate numba specialisation
+        pargs = tuple(np.array(a, order="C") if isinstance(a, np.ndarray) else a for a in args)
+        return _lyapunov_run(self.kernel("lyapunov", family), pargs, h0, inputs, q0, transient, steps, every,
+                             err_from, history, edges, on_chunk)
+
+    def bptt(self, family, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
+        """Run ``bptt``; returns (dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at).
+
+        The batch is split into one chunk per thread (at most
+        ``config.BATCH_CHUNK`` trajectories each) so that B = 2 already uses both cores.
+        """
+        import numba
+
+        kernel = self.kernel("bptt", family)
+
+        # One compiled signature only: read-only (frozen cell weights, broadcast views) or
+        # non-contiguous arrays would each compile the kernel again.
+        def w(a, dtype=np.float64):
+            return np.require(a, dtype=dtype, requirements=["C", "W"])
+
+        p = p._replace(M=w(p.M), V=w(p.V), b=w(p.b), Vz=w(p.Vz), bz=w(p.bz),
+                       alpha=float(p.alpha), eps=float(p.eps), act=int(p.act), gated=bool(p.gated))
+        h0, inputs, dL_dh, U, c, targets = w(h0), w(inputs), w(dL_dh), w(U), w(c), w(targets, np.int64)
+        B, n = h0.shape
+        T = inputs.shape[1]
+        d = p.V.shape[1]
+        k = U.shape[0]
+        threads = max(1, numba.get_num_threads())
+        chunk = max(1, min(config.BATCH_CHUNK, -(-B // threads)))
+        # the kernel compares n with blas_min_n; a block of several trajectories goes to BLAS earlier
+        blas_min_n = 0 if chunk * n * n >= config.BPTT_BLAS_MIN_WORK else config.BLAS_MIN_N
+        dM = np.empty((n, n))
+        dV = np.empty((n, d))
+        db = np.empty(n)
+        dVz = np.empty((n, d if p.gated else 0))
+        dbz = np.empty(n if p.gated else 0)
+        dU = np.empty((k, n))
+        dc = np.empty(k)
+        deps = np.empty(1)
+        dh0 = np.empty((B, n))
+        delta_norms = np.empty((B, T + 1))
+        loss = np.empty(B)
+        final = np.empty((B, n))
+        diverged_at = np.empty(B, np.int64)
+        L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
+        nseg = -(-T // L) if T > 0 else 0
+        per = n * (2 * L + 1 + (2 * L if p.gated else 1) + max(nseg, 1)) + d * L  # the kernel's _bptt_words
+        work = self._bptt_workspace(-(-B // chunk) * chunk * per)
+        with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
+            kernel(h0, inputs, *p, int(loss_kind), dL_dh, U, c, targets, int(checkpoint),
+                   dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
+                   work, int(chunk), int(blas_min_n))
+        return dM, dV, db, dVz, dbz, dU, dc, float(deps[0]), dh0, delta_norms, loss, final, diverged_at
+
+    def _bptt_workspace(self, words):
+        """A float64 scratch array of at least ``words`` entries, reused by later calls of this thread."""
+        tls = self.__dict__.setdefault("_bptt_tls", threading.local())
+        buf = getattr(tls, "work", None)
+        if buf is None or buf.size < words:
+            buf = np.empty(words)
+            tls.work = buf if 8 * words <= config.BPTT_WORKSPACE_CACHE_BYTES else None
+        return buf
+
+
+def batch_chunk(B: int, n: int = 1) -> int:
+    """Trajectories per thread block.
+
+    ``config.BLOCK_ELEMENTS // n`` (a block of about that many state entries),
+    at most ``config.BATCH_CHUNK``, at most an even share of the batch so every
+    numba thread gets work, and a multiple of 8 (one AVX-512 vector) when ≥ 8.
+    """
+    import numba
+
+    per_thread = -(-B // max(1, numba.get_num_threads()))
+    target = max(8, config.BLOCK_ELEMENTS // max(1, n))
+    chunk = min(target, -(-per_thread // 8) * 8)
+    return max(1, min(config.BATCH_CHUNK, chunk))
+
+
+def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_from, history, edges, on_chunk):
+    """Allocate the carried state of a Lyapunov run and call ``kernel`` over chunks of steps.
+
+    ``kernel(h, inputs_chunk, *pargs, Q, S, t0, transient, total, every, err_from,
+    lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n)`` advances every
+    carried array in place (see ``rnndyn.kernels.numpy.lyapunov``); ``edges`` are
+    the global steps at which a chunk ends (default: one chunk), ``on_chunk(t)``
+    is called after each. Returns (h_T, S, lo, hi, hist, diverged_at).
+    """
+    B, n = h0.shape
+    k = q0.shape[1]
+    total = transient + steps
+    h = np.array(h0, dtype=np.float64, copy=True)
+    Q = np.array(np.broadcast_to(q0, (B, n, k)), dtype=np.float64, order="C")
+    S = np.zeros((B, k))
+    lo = np.full((B, k), np.inf)
+    hi = np.full((B, k), -np.inf)
+    H = -(-steps // every) if history else 0
+    hist = np.full((B, H, k), np.nan)
+    diverged_at = np.full(B, -1, np.int64)
+    lapack_min_n = config.QR_LAPACK_MIN_N
+    t0 = 0
+    for t1 in (edges if edges is not None else [total]):
+        chunk = np.ascontiguousarray(inputs[:, t0:t1])
+        with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
+            kernel(h, chunk, *pargs, Q, S, t0, transient, total, every, err_from, lo, hi, hist, diverged_at,
+                   config.BLAS_MIN_N, lapack_min_n)
+        t0 = t1
+        if on_chunk is not None:
+            on_chunk(t1)
+    return h, S, lo, hi, hist, diverged_at

@@ -1,0 +1,176 @@
+"""The backend registry and the one table of what runs where.
+
+:func:`register_backend` makes ``backend=name`` available; :func:`get_backend`
+builds a backend on first use; :func:`kernel_for` answers every request of an
+algorithm for a family of systems on a backend, and is the only place that
+refuses an unsupported (algorithm, family, backend) triple, with
+:class:`~rnndyn.errors.UnsupportedError`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from rnndyn import config
+from rnndyn._validate import _describe, choice
+from rnndyn.backends.drivers import ALGORITHMS, KERNELS, Backend, KernelBackend
+from rnndyn.errors import ArgumentTypeError, UnsupportedError, ValidationError
+
+_FACTORIES: dict[str, Callable[[], Backend]] = {}
+_INSTANCES: dict[str, Backend] = {}
+
+# How an error message names the systems of a family (the classes live above this layer).
+_FAMILY_WORDS = {
+    "cell": "cells (VanillaRNN, EulerRNN, AntisymmetricRNN)",
+    "map": "maps (Map)",
+    "lstm": "LSTMs",
+}
+
+
+def register_backend(name: str, factory: Callable[[], Backend]) -> None:
+    """Make ``backend=name`` available; ``factory()`` builds the backend on first use.
+
+    Parameters
+    ----------
+    name : str
+        A non-empty name other than ``"auto"`` (which chooses among the others).
+        Registering a name again replaces the backend.
+    factory : callable
+        Called without arguments the first time the backend is needed; returns a
+        :class:`~rnndyn.backends.Backend`.
+
+    Raises
+    ------
+    ArgumentTypeError
+        When ``name`` is not a string or ``factory`` is not callable.
+    ValidationError
+        When ``name`` is empty or ``"auto"``.
+
+    Examples
+    --------
+    >>> import rnndyn as rd
+    >>> rd.register_backend("", lambda: None)
+    Traceback (most recent call last):
+    ...
+    rnndyn.errors.ValidationError: name: expected a non-empty backend name, got an empty string
+    """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name: expected a backend name (a string), got {_describe(name)}")
+    if not name.strip():
+        raise ValidationError("name: expected a non-empty backend name, got an empty string")
+    if name == "auto":
+        raise ValidationError("name: 'auto' is reserved (it chooses among the registered backends)")
+    if not callable(factory):
+        raise ArgumentTypeError(
+            f"factory: expected a callable that builds the backend (e.g. a lambda), got {_describe(factory)}"
+        )
+    _FACTORIES[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def available_backends() -> tuple[str, ...]:
+    """Names accepted by the ``backend`` argument (besides ``"auto"``)."""
+    return tuple(_FACTORIES)
+
+
+def cuda_available() -> bool:
+    """Whether a CUDA GPU (or the CUDA simulator) is usable, without failing when numba-cuda is absent."""
+    try:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+    except Exception:
+        return False
+
+
+def _instance(name: str) -> Backend:
+    if name not in _INSTANCES:
+        be = _FACTORIES[name]()
+        if not isinstance(be, Backend):
+            raise ArgumentTypeError(
+                f"backend: the factory registered as {name!r} built {_describe(be)}, "
+                "not an rnndyn.backends.Backend"
+            )
+        _INSTANCES[name] = be
+    return _INSTANCES[name]
+
+
+def get_backend(name: str = "auto", work: float = 0.0) -> Backend:
+    """The backend object for ``name``.
+
+    ``"auto"`` picks ``"cuda"`` when it is registered, a GPU is visible and the
+    work (multiply-adds) is at least ``config.CUDA_MIN_WORK``; else ``"cpu"``.
+    """
+    choice(name, "backend", set(_FACTORIES) | {"auto"})
+    if name == "auto":
+        name = "cuda" if ("cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available()) else "cpu"
+    return _instance(name)
+
+
+def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float = 0.0, argname: str = "system"):
+    """The driver that runs ``algorithm`` for a system of ``family`` on ``backend``.
+
+    Parameters
+    ----------
+    algorithm : {"simulate", "tangent", "lyapunov", "bptt"}
+    family : {"cell", "map", "lstm"}
+        The system's family (:func:`rnndyn.systems.family_of`).
+    backend : str
+        A registered backend, or ``"auto"``: ``"cuda"`` when it is registered,
+        runs this pair, a GPU is visible and ``work`` ≥ ``config.CUDA_MIN_WORK``;
+        else ``"cpu"``.
+    work : float
+        Multiply-adds of the request, for ``"auto"``.
+    argname : str
+        How the caller names the system argument in error messages.
+
+    Returns
+    -------
+    callable
+        The backend's driver method ``algorithm`` with ``family`` bound: call it
+        with the system's kernel arguments and the prepared arrays.
+
+    Raises
+    ------
+    UnsupportedError
+        When no backend runs ``algorithm`` for ``family`` (e.g. ``bptt`` of a
+        Map), or ``backend`` does not.
+    UnknownNameError
+        When ``backend`` is not registered.
+
+    Examples
+    --------
+    >>> from rnndyn.backends import kernel_for
+    >>> kernel_for("simulate", "map", "reference").func.__self__.name
+    'reference'
+    >>> kernel_for("bptt", "lstm", "cpu", argname="cell")
+    Traceback (most recent call last):
+    ...
+    rnndyn.errors.UnsupportedError: cell: bptt runs cells (VanillaRNN, EulerRNN, AntisymmetricRNN) only, not LSTMs
+    """
+    choice(algorithm, "algorithm", set(ALGORITHMS))
+    if (algorithm, family) not in KERNELS:
+        runs = ", ".join(_FAMILY_WORDS.get(f, repr(f)) for a, f in KERNELS if a == algorithm)
+        what = _FAMILY_WORDS.get(family, repr(family))
+        raise UnsupportedError(f"{argname}: {algorithm} runs {runs} only, not {what}")
+    choice(backend, "backend", set(_FACTORIES) | {"auto"})
+    if backend == "auto":
+        name = "cpu"
+        if "cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available() \
+                and _instance("cuda").supports(algorithm, family):
+            name = "cuda"
+        be = _instance(name)
+    else:
+        be = _instance(backend)
+    if not be.supports(algorithm, family):
+        others = [n for n in _FACTORIES if n != be.name and _instance(n).supports(algorithm, family)]
+        hint = f"; use {' or '.join(repr(o) for o in others)}" if others else ""
+        raise UnsupportedError(
+            f"backend: {be.name!r} has no {algorithm} kernel for {_FAMILY_WORDS.get(family, repr(family))}{hint}"
+        )
+    return functools.partial(getattr(be, algorithm), family)
+
+
+register_backend("cpu", lambda: KernelBackend("cpu", "rnndyn.kernels.cpu"))
+register_backend("reference", lambda: KernelBackend("reference", "rnndyn.kernels.numpy"))

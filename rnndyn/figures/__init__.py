@@ -1,0 +1,269 @@
+"""The registry of the source material's figures, each rebuilt from rnndyn's own computations.
+
+A figure is a function ``build(quick=False) -> matplotlib.figure.Figure``
+registered with :func:`register` under a name, with the source it comes from and a
+one-line description. ``rnndyn figures`` (and :func:`build_all`) rebuild every
+registered figure into ``figures/``; ``quick=True`` asks for small sizes (the
+test-suite uses it). The modules that define figures are imported by
+:func:`_load_all`, so registering a new one is one decorator.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rnndyn.errors import UnknownNameError, ValidationError
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure."""
+
+    name: str
+    build: Callable  # build(quick: bool = False) -> matplotlib.figure.Figure
+    source: str  # the source and its section, e.g. "Chang et al., ICLR 2019, Figure 2"
+    description: str
+    command: str = ""  # the rnndyn command that draws the same picture, if any
+
+
+_REGISTRY: dict[str, FigureSpec] = {}
+
+# Modules whose import registers figures (kept explicit: no import-time magic scanning).
+FIGURE_MODULES = [
+    "rnndyn.figures.phase",
+    "rnndyn.figures.norms",
+    "rnndyn.figures.stability",
+    "rnndyn.figures.gradients",
+    "rnndyn.figures.lyapunov",
+    "rnndyn.figures.maps",
+    "rnndyn.figures.d2l",
+]
+
+
+def register(name: str, source: str, description: str, command: str = ""):
+    """Decorator registering ``build(quick=False) -> Figure`` as figure ``name``."""
+
+    def deco(fn):
+        _REGISTRY[name] = FigureSpec(name, fn, source, description, command)
+        return fn
+
+    return deco
+
+
+def _load_all() -> None:
+    for mod in FIGURE_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:  # a real missing dependency inside the module
+                raise
+
+
+def registry() -> dict[str, FigureSpec]:
+    """All registered figures, by name (in registration order)."""
+    _load_all()
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> FigureSpec:
+    """The registered figure ``name``."""
+    reg = registry()
+    if name not in reg:
+        raise UnknownNameError(f"figure: unknown figure {name!r}; expected one of {', '.join(reg)}")
+    return reg[name]
+
+
+# --------------------------------------------------------------------------- building and the gallery
+
+#: Output formats of :func:`build_all`.
+FORMATS = ("png", "svg", "pdf")
+
+#: Resolution of raster output.
+DPI = 110
+
+# Dates and random ids are what make two renderings of one figure differ; with
+# them fixed, a rebuild is byte-identical to the committed file (matplotlib's
+# own version string aside).
+_METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+_RC = {"svg.hashsalt": "rnndyn", "pdf.compression": 6}
+
+GALLERY = "README.md"
+
+
+@dataclass(frozen=True)
+class BuiltFigure:
+    """One figure written by :func:`build_all`."""
+
+    name: str
+    path: Path
+    seconds: float
+
+
+def _names(names) -> list[str]:
+    reg = registry()
+    if names is None:
+        return list(reg)
+    if isinstance(names, str):
+        names = [names]
+    out = []
+    for n in names:
+        get(n)  # unknown names: one error listing the valid ones
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def save_figure(fig, path, fmt: str = "png", dpi: int = DPI, *, bbox_inches=None) -> Path:
+    """Write ``fig`` to ``path`` reproducibly (no dates, fixed SVG ids), atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+    fmt : {"png", "svg", "pdf"}
+    dpi : int
+    bbox_inches : None or "tight"
+        As in matplotlib's ``savefig``: ``"tight"`` crops to the drawn content.
+
+    Returns
+    -------
+    Path
+    """
+    import matplotlib
+
+    if fmt not in FORMATS:
+        raise ValidationError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=f".{fmt}", dir=path.parent)
+    os.close(fd)
+    try:
+        with matplotlib.rc_context(_RC):
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches=bbox_inches)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def build(name: str, quick: bool = False):
+    """Build the registered figure ``name`` under matplotlib's default style; returns the Figure."""
+    import matplotlib
+    import matplotlib.style
+
+    spec = get(name)
+    # The default style (not the user's matplotlibrc), so the committed files are what anyone rebuilds.
+    with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+        return spec.build(quick=quick)
+
+
+def build_all(outdir="figures", names=None, fmt: str = "png", quick: bool = False, *, dpi: int = DPI,
+              on_built: Callable | None = None, gallery: bool = True) -> tuple[BuiltFigure, ...]:
+    """Rebuild registered figures into ``outdir`` as ``NAME.FMT`` (and regenerate the gallery).
+
+    Parameters
+    ----------
+    outdir : str or Path
+        Created if missing.
+    names : sequence of str, optional
+        Figures to build; all registered ones by default.
+    fmt : {"png", "svg", "pdf"}
+    quick : bool
+        Small sizes (for tests), passed to every figure.
+    dpi : int
+        Resolution of png output.
+    on_built : callable, optional
+        Called with each :class:`BuiltFigure` as soon as it is written (progress).
+    gallery : bool
+        Also write ``outdir/README.md`` with :func:`write_gallery`.
+
+    Returns
+    -------
+    tuple of BuiltFigure
+        name, path and build time of each figure, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     built = build_all(d, names=["d2l_sigmoid_gradient"], quick=True)
+    ...     print(built[0].path.name, sorted(p.name for p in Path(d).iterdir()))
+    d2l_sigmoid_gradient.png ['README.md', 'd2l_sigmoid_gradient.png']
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    todo = _names(names)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    built = []
+    for name in todo:
+        t0 = time.perf_counter()
+        fig = build(name, quick=quick)
+        path = save_figure(fig, out / f"{name}.{fmt}", fmt=fmt, dpi=dpi)
+        b = BuiltFigure(name, path, time.perf_counter() - t0)
+        built.append(b)
+        if on_built is not None:
+            on_built(b)
+    if gallery:
+        write_gallery(out, fmt=fmt)
+    return tuple(built)
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _commands(spec: FigureSpec) -> str:
+    cmds = [f"rnndyn figures --only {spec.name}"]
+    cmds += [c.strip() for c in spec.command.split(";") if c.strip()]
+    return "<br>".join(f"`{_cell(c)}`" for c in cmds)
+
+
+def write_gallery(outdir="figures", fmt: str | None = None) -> Path:
+    """Write ``outdir/README.md``: a table of every registered figure with its source and image.
+
+    Each row gives the figure's name, its source (document and section), what
+    it shows, the commands that rebuild it and the image (``NAME.FMT`` found in
+    ``outdir``, preferring ``fmt``; "not built yet" when there is none).
+
+    Returns
+    -------
+    Path
+        The README written.
+    """
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    order = [fmt] + [f for f in FORMATS if f != fmt] if fmt in FORMATS else list(FORMATS)
+    lines = [
+        "# Figures",
+        "",
+        "Every picture of the source material (the documents named in the source column), rebuilt by rnndyn",
+        "from its own computations. This file is generated: `rnndyn figures` rebuilds every figure below and",
+        "this gallery; `rnndyn figures --only NAME` rebuilds one; `rnndyn figures --list` names them.",
+        "Seeds are fixed and dates are left out of the files, so a rebuild reproduces them.",
+        "",
+        "| figure | source | what it shows | rebuild | image |",
+        "|---|---|---|---|---|",
+    ]
+    for name, spec in registry().items():
+        image = "not built yet"
+        for f in order:
+            if (out / f"{name}.{f}").exists():
+                image = (f'<a href="{name}.{f}"><img src="{name}.{f}" width="420" alt="{name}"></a>'
+                         if f != "pdf" else f"[{name}.pdf]({name}.pdf)")
+                break
+        lines.append(f"| **{name}** | {_cell(spec.source)} | {_cell(spec.description)} | {_commands(spec)} | {image} |")
+    lines.append("")
+    path = out / GALLERY
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,47 @@
+"""The CPU kernels (numba ``@njit``), one module per algorithm.
+
+``trajectories`` (simulate, tangent), ``gradients`` (bptt), ``lyapunov_qr`` (lyapunov),
+``maps`` (general maps through compiled rule/Jacobian callbacks), ``lstm``,
+``map1d`` (scalar maps); ``common`` holds the helpers several of them inline.
+Every kernel has a NumPy twin of the same name in :mod:`rnndyn.kernels.numpy`
+(the test oracle), and a CUDA twin of the same name in ``rnndyn.kernels.cuda``
+where one exists. The package exposes every kernel by name
+(``rnndyn.kernels.cpu.simulate``), importing its module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Kernel name -> the module of this package that defines it.
+KERNELS = {
+    "simulate": "trajectories",
+    "tangent": "trajectories",
+    "bptt": "gradients",
+    "lyapunov": "lyapunov_qr",
+    "map_simulate": "maps",
+    "map_tangent": "maps",
+    "map_lyapunov": "maps",
+    "lstm_step": "lstm",
+    "lstm_jacobian": "lstm",
+    "lstm_rule": "lstm",
+    "lstm_jac": "lstm",
+    "map1d_step": "map1d",
+    "bifurcation": "map1d",
+}
+
+__all__ = sorted(KERNELS)
+
+
+def __getattr__(name):
+    # Importing a kernel module compiles nothing, but importing all of them costs
+    # time a command that needs one kernel should not pay: resolve names lazily.
+    if name not in KERNELS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{KERNELS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(KERNELS))

@@ -1,0 +1,426 @@
+"""Helpers shared by several CPU kernel modules: block steps, tangent norms, the QR step of the Lyapunov kernels.
+
+Everything here is ``@njit`` and inlined into the kernels that call it; nothing
+here is a kernel of its own (no NumPy twin).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
+from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
+
+_FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
+
+
+# --------------------------------------------------------------------------- block helpers
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _matmul_small(M, H, out):
+    """out = M @ H by hand (n, n) x (n, m): faster than a BLAS call for small n."""
+    n, m = H.shape
+    for i in range(n):
+        row = out[i]
+        for k in range(m):
+            row[k] = 0.0
+        for j in range(n):
+            mij = M[i, j]
+            hj = H[j]
+            for k in range(m):
+                row[k] += mij * hj[k]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas):
+    """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost."""
+    n, m = H.shape
+    d = V.shape[1]
+    if use_blas:
+        np.dot(M, H, A)
+    else:
+        _matmul_small(M, H, A)
+    if gated:
+        for i in range(n):
+            zi = Z[i]
+            ai = A[i]
+            for k in range(m):
+                zi[k] = ai[k] + bz[i]
+            for j in range(d):
+                vz = Vz[i, j]
+                xj = X[j]
+                for k in range(m):
+                    zi[k] += vz * xj[k]
+    for i in range(n):
+        ai = A[i]
+        bi = b[i]
+        for k in range(m):
+            ai[k] += bi
+        for j in range(d):
+            vij = V[i, j]
+            xj = X[j]
+            for k in range(m):
+                ai[k] += vij * xj[k]
+    # One loop per activation: a branch inside the innermost loop would stop LLVM
+    # from vectorising it.
+    for i in range(n):
+        ai = A[i]
+        hi = H[i]
+        hni = Hn[i]
+        if gated:
+            zi = Z[i]
+            for k in range(m):
+                ai[k] = sigmoid(zi[k]) * phi(act, ai[k])
+        elif act == TANH:
+            for k in range(m):
+                ai[k] = tanh(ai[k])
+        elif act == RELU:
+            for k in range(m):
+                ai[k] = phi(RELU, ai[k])  # keeps NaN, which max(a, 0) would drop
+        elif act == SIGMOID:
+            for k in range(m):
+                ai[k] = sigmoid(ai[k])
+        for k in range(m):
+            hni[k] = alpha * hi[k] + eps * ai[k]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _check_block(H, acc, div, t):
+    """Mark columns of H that became non-finite at step t, and poison them with NaN.
+
+    A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so
+    one vectorised pass of adds checks the whole block; the per-column branches
+    run only when that total is not finite (rare). A diverged trajectory is set
+    to NaN so that a bounded activation cannot turn inf back into a number.
+    Returns the number of diverged columns.
+    """
+    n, m = H.shape
+    for k in range(m):
+        acc[k] = 0.0
+    for i in range(n):
+        hi = H[i]
+        for k in range(m):
+            acc[k] += hi[k]
+    total = 0.0
+    for k in range(m):
+        total += acc[k]
+    if math.isfinite(total):
+        return 0
+    ndiv = 0
+    for k in range(m):
+        if not math.isfinite(acc[k]) and div[k] < 0:
+            div[k] = t
+        if div[k] >= 0:
+            ndiv += 1
+            for i in range(n):
+                H[i, k] = np.nan
+    return ndiv
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _block_step_2d(H, Hn, alpha, eps, act, M, b):
+    """The autonomous 2-D step fused in one pass (phase portraits, grids of initial states):
+    both coordinates stay in registers, and the loop over the batch vectorises."""
+    m = H.shape[1]
+    m00, m01, m10, m11 = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
+    b0, b1 = b[0], b[1]
+    x, y = H[0], H[1]
+    xn, yn = Hn[0], Hn[1]
+    if act == TANH:
+        for k in range(m):
+            a0 = m00 * x[k] + m01 * y[k] + b0
+            a1 = m10 * x[k] + m11 * y[k] + b1
+            xn[k] = alpha * x[k] + eps * tanh(a0)
+            yn[k] = alpha * y[k] + eps * tanh(a1)
+    else:
+        for k in range(m):
+            a0 = m00 * x[k] + m01 * y[k] + b0
+            a1 = m10 * x[k] + m11 * y[k] + b1
+            xn[k] = alpha * x[k] + eps * phi(act, a0)
+            yn[k] = alpha * y[k] + eps * phi(act, a1)
+
+
+@njit(cache=True, error_model="numpy")
+def _fro(A):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s += A[i, j] * A[i, j]
+    return math.sqrt(s)
+
+
+@njit(cache=True)
+def _spectral_norm(A, At, S):
+    """‖A‖₂ as ‖A‖_F · sqrt(λ_max(BᵀB)) with B = A/‖A‖_F (scaled so BᵀB cannot overflow)."""
+    fro = _fro(A)
+    if fro == 0.0 or not math.isfinite(fro):
+        return fro
+    n, k = A.shape
+    for i in range(n):
+        for j in range(k):
+            At[j, i] = A[i, j] / fro
+    for i in range(k):
+        for j in range(k):
+            s = 0.0
+            for r in range(n):
+                s += At[i, r] * At[j, r]
+            S[i, j] = s
+    ev = np.linalg.eigvalsh(S)
+    return fro * math.sqrt(max(ev[k - 1], 0.0))
+
+
+@njit(cache=True)
+def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV):
+    if norm_kind == 0:
+        norms_b[t] = _spectral_norm(A, At, S)
+    else:
+        norms_b[t] = _fro(A)
+    kv = vecs.shape[1]
+    if kv > 0:
+        n = A.shape[0]
+        for i in range(n):
+            for c in range(kv):
+                AV[i, c] = 0.0
+            for j in range(n):
+                aij = A[i, j]
+                for c in range(kv):
+                    AV[i, c] += aij * vecs[j, c]
+        for c in range(kv):
+            s = 0.0
+            for i in range(n):
+                s += AV[i, c] * AV[i, c]
+            vec_norms_b[t, c] = math.sqrt(s)
+
+
+@njit(cache=True, error_model="numpy")
+def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
+    """One trajectory's next state hn = alpha h + eps [z] φ(a) and the diagonal D of
+    J = alpha I + diag(D) M, from the pre-activations a (and the gate's az)."""
+    for i in range(h.shape[0]):
+        y = phi(act, a[i])
+        dy = dphi(act, a[i], y)
+        if gated:
+            z = sigmoid(az[i])
+            D[i] = eps * (z * dy + y * z * (1.0 - z))
+            hn[i] = alpha * h[i] + eps * z * y
+        else:
+            D[i] = eps * dy
+            hn[i] = alpha * h[i] + eps * y
+
+
+@njit(cache=True, error_model="numpy")
+def _reflect(A, Vh, w, j):
+    """Apply H_j = I - tau_j v_j v_jᵀ to every column of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
+
+    Full-width rows (length k, from index 0) rather than the columns that
+    matter only: the loops then have one fixed trip count that LLVM vectorises
+    without remainders (faster at small n than skipping columns). This is
+    exact for the columns that matter: each column is updated independently of
+    the others, the columns c < j of the accumulation of Q are still e_c, so
+    their w is exactly 0, and in the factorisation the columns c ≤ j are dead
+    (their reflectors are already in Vh and Q is rebuilt from scratch). The
+    w accumulation takes four rows per pass, written as the same left-to-right
+    sum (identical rounding), to keep w in registers across them.
+    """
+    n, k = A.shape
+    tau = Vh[j, j]
+    aj = A[j]
+    for c in range(k):
+        w[c] = aj[c]
+    i = j + 1
+    while i + 3 < n:
+        v0 = Vh[i, j]
+        v1 = Vh[i + 1, j]
+        v2 = Vh[i + 2, j]
+        v3 = Vh[i + 3, j]
+        a0 = A[i]
+        a1 = A[i + 1]
+        a2 = A[i + 2]
+        a3 = A[i + 3]
+        for c in range(k):
+            w[c] = (((w[c] + v0 * a0[c]) + v1 * a1[c]) + v2 * a2[c]) + v3 * a3[c]
+        i += 4
+    while i < n:
+        vi = Vh[i, j]
+        ai = A[i]
+        for c in range(k):
+            w[c] += vi * ai[c]
+        i += 1
+    for c in range(k):
+        w[c] *= tau
+        aj[c] -= w[c]
+    for i in range(j + 1, n):
+        vi = Vh[i, j]
+        ai = A[i]
+        for c in range(k):
+            ai[c] -= vi * w[c]
+
+
+@njit(cache=True, error_model="numpy")
+def _qr_cols(A, Vh, w, rdiag):
+    """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
+
+    Householder (LAPACK dgeqr2 + dorg2r, unblocked) rather than Gram-Schmidt:
+    with ``reortho_every`` > 1 the columns can be badly conditioned, and
+    Householder stays orthogonal to machine precision whatever the condition
+    number. Each reflector H_j = I - tau_j v_j v_jᵀ (v_j[j] = 1) is applied as
+    w = Aᵀv (accumulated row by row) and A -= tau v wᵀ, both axpys along the
+    contiguous rows. The sign of each R_jj is moved into Q so that diag(R) ≥ 0,
+    which makes the factorisation unique and equal to the reference's.
+    ``Vh`` (n, k) is scratch for the reflectors (below the diagonal of column j:
+    v_j, whose leading 1 is implicit; on the diagonal: tau_j), ``w`` (k,) too.
+    """
+    n, k = A.shape
+    for j in range(k):
+        a0 = A[j, j]
+        sigma = 0.0
+        for i in range(j + 1, n):
+            sigma += A[i, j] * A[i, j]
+        if sigma == 0.0:
+            tau = 0.0  # column already triangular: H_j = I
+            rdiag[j] = a0
+        else:
+            norm = math.sqrt(a0 * a0 + sigma)
+            beta = -norm if a0 >= 0.0 else norm
+            tau = (beta - a0) / beta
+            scale = 1.0 / (a0 - beta)
+            for i in range(j + 1, n):
+                Vh[i, j] = A[i, j] * scale
+            rdiag[j] = beta
+        Vh[j, j] = tau
+        if tau != 0.0 and j + 1 < k:
+            _reflect(A, Vh, w, j)
+    # Q = H_0 ⋯ H_{k-1} [I_k; 0], accumulated backwards (columns c < j are still e_c)
+    for i in range(n):
+        ai = A[i]
+        for c in range(k):
+            ai[c] = 0.0
+        if i < k:
+            ai[i] = 1.0
+    for j in range(k - 1, -1, -1):
+        if Vh[j, j] != 0.0:
+            _reflect(A, Vh, w, j)
+    for j in range(k):
+        if rdiag[j] < 0.0:
+            rdiag[j] = -rdiag[j]
+            for i in range(n):
+                A[i, j] = -A[i, j]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _matmul_small4(M, H, out):
+    """As :func:`_matmul_small`, four rows of H per pass (the same left-to-right sum, so identical rounding)."""
+    n, m = H.shape
+    for i in range(n):
+        row = out[i]
+        mi = M[i]
+        for c in range(m):
+            row[c] = 0.0
+        j = 0
+        while j + 3 < n:
+            m0 = mi[j]
+            m1 = mi[j + 1]
+            m2 = mi[j + 2]
+            m3 = mi[j + 3]
+            h0 = H[j]
+            h1 = H[j + 1]
+            h2 = H[j + 2]
+            h3 = H[j + 3]
+            for c in range(m):
+                row[c] = (((row[c] + m0 * h0[c]) + m1 * h1[c]) + m2 * h2[c]) + m3 * h3[c]
+            j += 4
+        while j < n:
+            mij = mi[j]
+            hj = H[j]
+            for c in range(m):
+                row[c] += mij * hj[c]
+            j += 1
+
+
+@njit(cache=True)
+def _qr_lapack(A, rdiag):
+    """As :func:`_qr_cols` through LAPACK (dgeqrf + dorgqr, blocked): faster once A outgrows L1 (n ≳ 64)."""
+    q, r = np.linalg.qr(A)
+    n, k = A.shape
+    for j in range(k):
+        rdiag[j] = abs(r[j, j])
+    for i in range(n):
+        for j in range(k):
+            A[i, j] = -q[i, j] if r[j, j] < 0.0 else q[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def _lyap_reortho(Q, Vh, w, rdiag, use_lapack):
+    """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag).
+
+    Returns True when R's diagonal is NaN or infinite: the tangent vectors have
+    diverged, and the trajectory is reported as such.
+    """
+    if use_lapack:
+        _qr_lapack(Q, rdiag)
+    else:
+        _qr_cols(Q, Vh, w, rdiag)
+    for j in range(rdiag.shape[0]):
+        if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
+            return True
+    return False
+
+
+@njit(cache=True, error_model="numpy")
+def _lyap_is_qr_time(t, transient, total, every):
+    """Whether the tangent basis is re-orthonormalised after global step t."""
+    if t == total or t == transient:
+        return True
+    if t < transient:
+        return t % every == 0
+    return (t - transient) % every == 0
+
+
+@njit(cache=True)
+def _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at):
+    """Write trajectory bb's carried state back (NaN from the step it diverged at)."""
+    if dv >= 0:
+        diverged_at[bb] = dv
+        x[:] = np.nan
+        Qb[:, :] = np.nan
+        Sb[:] = np.nan
+    h[bb] = x
+    Q[bb] = Qb
+    S[bb] = Sb
+    lo[bb] = lob
+    hi[bb] = hib
+
+
+@njit(cache=True, error_model="numpy")
+def _lyap_after_qr(t, transient, every, err_from, S, rdiag, lo, hi, hist_b):
+    """Accumulate log R_jj after a QR at global step t; update the running-estimate spread and history."""
+    k = S.shape[0]
+    if t <= transient:
+        return
+    for j in range(k):
+        S[j] += math.log(rdiag[j])
+    done = t - transient
+    if done >= err_from:
+        for j in range(k):
+            e = S[j] / done
+            if e < lo[j]:
+                lo[j] = e
+            if e > hi[j]:
+                hi[j] = e
+    if hist_b.shape[0] > 0:
+        r = (done + every - 1) // every - 1
+        for j in range(k):
+            hist_b[r, j] = S[j] / done
+
+
+@njit(cache=True)
+def _all_finite(x):
+    """Whether every entry is finite: one vectorisable sum (inf - inf and NaN stay non-finite)."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] * 0.0
+    return s == 0.0

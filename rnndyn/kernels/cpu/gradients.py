@@ -1,0 +1,455 @@
+"""CPU kernel of backpropagation through time: ``bptt``.
+
+Twin: :func:`rnndyn.kernels.numpy.gradients.bptt`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from rnndyn.kernels.params import FASTMATH
+from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
+
+_FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
+
+
+
+# ---- bptt ----
+#
+# Layout: a thread owns a chunk of m trajectories and keeps its states as (m, n)
+# blocks, state innermost: for B = 1 (the common case of a long sequence) there
+# is nothing to vectorise over but the state, and for large n the per-step
+# products become (m, n) x (n, n) BLAS calls. States, activations and gate values
+# of a segment of L steps are stored as (L, m, n); during the backward pass the
+# activation slots are overwritten by the pre-activation adjoints g^a (and the
+# gate slots by g^z), so the weight gradients Σ_t g_t h_{t-1}ᵀ and Σ_t g_t x_tᵀ
+# become one GEMM per segment instead of a rank-1 update per step.
+# Checkpointing: the forward pass keeps the segment starts h_0, h_L, h_2L, ...;
+# the backward pass recomputes each segment from its start (the last segment is
+# still in the buffers). Recomputation runs the same code on the same inputs, so
+# checkpointed and stored runs give identical bits.
+
+from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
+from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
+                          use_blas, A, Az, first, loss_kind, dL_dh, acc, div):
+    """Steps t = s0+1 .. s0+l of a chunk: Hs[i] = h_{s0+i}, Ys[i-1] = φ(a), Zs[i-1] = σ(a_z), Xs[i-1] = x.
+
+    On the first pass (``first``) it also accumulates the per-trajectory loss of
+    the sum/upstream losses into ``acc`` and marks divergence in ``div``.
+    Arrays are indexed directly rather than through row views: a view made
+    inside the time loop costs reference-count updates every step.
+    """
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    Bi = inputs.shape[0]
+    d = inputs.shape[2]
+    Bd = dL_dh.shape[0]
+    for i in range(1, l + 1):
+        t = s0 + i
+        for k in range(m):
+            bi = b0 + k if Bi > 1 else 0
+            for j in range(d):
+                Xs[i - 1, k, j] = inputs[bi, t - 1, j]
+        if use_blas:
+            np.dot(Hs[i - 1], MT, A)
+        else:
+            for k in range(m):
+                for r in range(n):
+                    A[k, r] = 0.0
+                for j in range(n):
+                    hj = Hs[i - 1, k, j]
+                    for r in range(n):
+                        A[k, r] += hj * MT[j, r]
+        for k in range(m):
+            if gated:
+                for r in range(n):
+                    Az[k, r] = A[k, r] + bz[r]
+                for j in range(d):
+                    xj = Xs[i - 1, k, j]
+                    for r in range(n):
+                        Az[k, r] += xj * VzT[j, r]
+            for r in range(n):
+                A[k, r] += b[r]
+            for j in range(d):
+                xj = Xs[i - 1, k, j]
+                for r in range(n):
+                    A[k, r] += xj * VT[j, r]
+            if act == 0:  # TANH; the branch is outside the loops so that they vectorise
+                for r in range(n):
+                    Ys[i - 1, k, r] = _vtanh(A[k, r])
+            elif act == 1:  # RELU
+                for r in range(n):
+                    x = A[k, r]
+                    Ys[i - 1, k, r] = x if x > 0.0 else 0.0 * x
+            elif act == 3:  # SIGMOID
+                for r in range(n):
+                    Ys[i - 1, k, r] = _vsigmoid(A[k, r])
+            else:
+                for r in range(n):
+                    Ys[i - 1, k, r] = A[k, r]
+            if gated:
+                for r in range(n):
+                    Zs[i - 1, k, r] = _vsigmoid(Az[k, r])
+                for r in range(n):
+                    Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Zs[i - 1, k, r] * Ys[i - 1, k, r]
+            else:
+                for r in range(n):
+                    Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Ys[i - 1, k, r]
+        if first:
+            for k in range(m):
+                s = 0.0
+                for r in range(n):
+                    s += Hs[i, k, r]
+                if not math.isfinite(s) and div[k] < 0:
+                    div[k] = t
+                if loss_kind == 1:
+                    q = 0.0
+                    for r in range(n):
+                        q += Hs[i, k, r] * Hs[i, k, r]
+                    acc[k] += 0.5 * q
+                elif loss_kind == 3:
+                    bd = b0 + k if Bd > 1 else 0
+                    q = 0.0
+                    for r in range(n):
+                        q += dL_dh[bd, t, r] * Hs[i, k, r]
+                    acc[k] += q
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M, use_blas,
+                           loss_kind, dL_dh, pb, pbz, pe, delta_norms):
+    """Steps t = s0+l down to s0+1 of the backward pass of a chunk; returns the slot of D holding δ_{s0}.
+
+    D[cur] holds δ_t on entry. Ys[i-1] (φ(a)) is overwritten by g^a, Zs[i-1]
+    (σ(a_z)) by g^z and Gs[i-1] receives g^a + g^z (Gs is Ys when not gated);
+    b, b_z and ε gradients are summed into pb, pbz, pe (pe per state entry, so
+    the loops stay free of scalar reductions and vectorise).
+    """
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    Bd = dL_dh.shape[0]
+    for i in range(l, 0, -1):
+        t = s0 + i
+        nxt = 1 - cur
+        for k in range(m):
+            q = 0.0
+            for r in range(n):
+                q += D[cur, k, r] * D[cur, k, r]
+            delta_norms[b0 + k, t] = math.sqrt(q)
+            if act == 0:  # φ'(a) from y = φ(a); ReLU: y > 0 exactly when a > 0
+                for r in range(n):
+                    dyv[r] = 1.0 - Ys[i - 1, k, r] * Ys[i - 1, k, r]
+            elif act == 1:
+                for r in range(n):
+                    dyv[r] = 1.0 if Ys[i - 1, k, r] > 0.0 else 0.0
+            elif act == 3:
+                for r in range(n):
+                    dyv[r] = Ys[i - 1, k, r] * (1.0 - Ys[i - 1, k, r])
+            else:
+                for r in range(n):
+                    dyv[r] = 1.0
+            if gated:
+                for r in range(n):
+                    dl = D[cur, k, r]
+                    y = Ys[i - 1, k, r]
+                    z = Zs[i - 1, k, r]
+                    ed = eps * dl
+                    ga = ed * z * dyv[r]
+                    gz = ed * y * z * (1.0 - z)
+                    pe[r] += dl * z * y
+                    Ys[i - 1, k, r] = ga
+                    Zs[i - 1, k, r] = gz
+                    Gs[i - 1, k, r] = ga + gz
+                    pb[r] += ga
+                    pbz[r] += gz
+            else:
+                for r in range(n):
+                    dl = D[cur, k, r]
+                    ga = eps * dl * dyv[r]
+                    pe[r] += dl * Ys[i - 1, k, r]
+                    Ys[i - 1, k, r] = ga
+                    pb[r] += ga
+        # δ_{t-1} = alpha δ_t + Mᵀ g_t + ∂ℓ/∂h_{t-1}
+        if use_blas:
+            np.dot(Gs[i - 1], M, D[nxt])
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] += alpha * D[cur, k, r]
+        else:
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] = alpha * D[cur, k, r]
+                for j in range(n):
+                    gj = Gs[i - 1, k, j]
+                    for r in range(n):
+                        D[nxt, k, r] += gj * M[j, r]
+        if loss_kind == 1 and t - 1 >= 1:
+            for k in range(m):
+                for r in range(n):
+                    D[nxt, k, r] += Hs[i - 1, k, r]
+        elif loss_kind == 3:
+            for k in range(m):
+                bd = b0 + k if Bd > 1 else 0
+                for r in range(n):
+                    D[nxt, k, r] += dL_dh[bd, t - 1, r]
+        cur = nxt
+    return cur
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, l, gated, dM, dV, dVz, tnn, tnd):
+    """dM += Σ_{i<l} Gs[i]ᵀ Hs[i], dV += Σ Ga[i]ᵀ Xs[i], dVz += Σ Gz[i]ᵀ Xs[i], as GEMMs."""
+    m = Hs.shape[1]
+    n = Hs.shape[2]
+    d = Xs.shape[2]
+    if l == 0 or m == 0:
+        return
+    Hf = Hs[:l].reshape((l * m, n))
+    Gf = Gs[:l].reshape((l * m, n))
+    np.dot(Gf.T, Hf, tnn)
+    for r in range(n):
+        for j in range(n):
+            dM[r, j] += tnn[r, j]
+    if d > 0:
+        Xf = Xs[:l].reshape((l * m, d))
+        np.dot(Ga[:l].reshape((l * m, n)).T, Xf, tnd)
+        for r in range(n):
+            for j in range(d):
+                dV[r, j] += tnd[r, j]
+        if gated:
+            np.dot(Gz[:l].reshape((l * m, n)).T, Xf, tnd)
+            for r in range(n):
+                for j in range(d):
+                    dVz[r, j] += tnd[r, j]
+
+
+@njit(cache=True)
+def _bptt_words(L, nseg, n, d, gated):
+    """Workspace entries one trajectory needs: states, activations, gates, adjoints, inputs, checkpoints."""
+    return n * ((L + 1) + L + (L if gated else 1) + (L if gated else 0) + max(nseg, 1)) + d * L
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c, targets,
+                L, nseg, use_blas, pM, pV, pb, pVz, pbz, pU, pc, pe, dh0, delta_norms, loss, final, diverged_at,
+                work):
+    """Forward and backward pass of trajectories b0 .. b0+m-1; weight gradients are added to the p* slices.
+
+    A plain (serial) function called from the parallel loop of :func:`bptt`: a
+    small parfor body compiles much faster than a large one. The stored states,
+    activations, inputs and checkpoints live in ``work`` (this chunk's part of
+    the caller's workspace, :func:`_bptt_words` ``* m`` entries).
+    """
+    n = h0.shape[1]
+    T = inputs.shape[1]
+    d = inputs.shape[2]
+    kc = U.shape[0]
+    Bd = dL_dh.shape[0]
+    pM[:, :] = 0.0
+    pV[:, :] = 0.0
+    pb[:] = 0.0
+    pVz[:, :] = 0.0
+    pbz[:] = 0.0
+    pU[:, :] = 0.0
+    pc[:] = 0.0
+    pe[:] = 0.0
+    # summed every step: kept thread-local (the p* slices of two threads can share a cache line)
+    lb = np.zeros(n)
+    lbz = np.zeros(pbz.shape[0])
+    le = np.zeros(n)
+    zl = L if gated else 1
+    ncp = max(nseg, 1)
+    o1 = (L + 1) * m * n
+    o2 = o1 + L * m * n
+    o3 = o2 + zl * m * n
+    o4 = o3 + (L * m * n if gated else 0)
+    o5 = o4 + L * m * d
+    Hs = work[:o1].reshape((L + 1, m, n))
+    Ys = work[o1:o2].reshape((L, m, n))
+    Zs = work[o2:o3].reshape((zl, m, n))
+    Gs = work[o3:o4].reshape((L, m, n)) if gated else Ys
+    Xs = work[o4:o5].reshape((L, m, d))
+    CP = work[o5:o5 + ncp * m * n].reshape((ncp, m, n))
+    A = np.empty((m, n))
+    Az = np.empty((m, n))
+    D = np.empty((2, m, n))  # δ_t and δ_{t-1}, swapped by index
+    cur = np.int64(0)  # not a literal 0: literals give the callees a second compiled signature
+    dyv = np.empty(n)
+    tnn = np.empty((n, n))
+    tnd = np.empty((n, d))
+    acc = np.zeros(m)
+    div = np.full(m, -1, np.int64)
+    lg = np.empty(kc)
+    pr = np.empty(kc)
+    for k in range(m):
+        for r in range(n):
+            Hs[0, k, r] = h0[b0 + k, r]
+    if loss_kind == 3:
+        for k in range(m):
+            g = dL_dh[b0 + k if Bd > 1 else 0, 0]
+            q = 0.0
+            for r in range(n):
+                q += g[r] * Hs[0, k, r]
+            acc[k] += q
+    # ---- forward, keeping the segment starts
+    # a run-time flag, not a literal: two literals would compile the segment twice
+    first_pass = nseg >= 0
+    last = 0
+    for s in range(nseg):
+        s0 = s * L
+        l = min(L, T - s0)
+        CP[s] = Hs[0]
+        _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
+                              use_blas, A, Az, first_pass, loss_kind, dL_dh, acc, div)
+        last = l
+        if s < nseg - 1:
+            Hs[0] = Hs[l]
+    HT = Hs[last]
+    for k in range(m):
+        for r in range(n):
+            final[b0 + k, r] = HT[k, r]
+    # ---- the loss at T and δ_T
+    for k in range(m):
+        hk = HT[k]
+        dk = D[0, k]
+        if loss_kind == 0:
+            q = 0.0
+            for r in range(n):
+                dk[r] = hk[r]
+                q += hk[r] * hk[r]
+            acc[k] = 0.5 * q
+        elif loss_kind == 1:
+            for r in range(n):
+                dk[r] = hk[r] if T > 0 else 0.0
+        elif loss_kind == 2:
+            mx = -np.inf
+            for j in range(kc):
+                s_ = c[j]
+                for r in range(n):
+                    s_ += U[j, r] * hk[r]
+                lg[j] = s_
+                mx = max(mx, s_)
+            tot = 0.0
+            for j in range(kc):
+                pr[j] = math.exp(lg[j] - mx)
+                tot += pr[j]
+            tg = targets[b0 + k]
+            acc[k] = (mx + math.log(tot)) - lg[tg]
+            for j in range(kc):
+                pr[j] = pr[j] / tot
+            pr[tg] -= 1.0
+            for r in range(n):
+                dk[r] = 0.0
+            for j in range(kc):
+                pj = pr[j]
+                for r in range(n):
+                    dk[r] += pj * U[j, r]
+                    pU[j, r] += pj * hk[r]
+                pc[j] += pj
+        else:
+            g = dL_dh[b0 + k if Bd > 1 else 0, T]
+            for r in range(n):
+                dk[r] = g[r]
+    # ---- backward, segment by segment from the last
+    for s in range(nseg - 1, -1, -1):
+        s0 = s * L
+        l = min(L, T - s0)
+        if s < nseg - 1:
+            Hs[0] = CP[s]
+            _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
+                                  bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
+        cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M,
+                                     use_blas, loss_kind, dL_dh, lb, lbz, le, delta_norms)
+        _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
+    for k in range(m):
+        dk = D[cur, k]
+        q = 0.0
+        for r in range(n):
+            q += dk[r] * dk[r]
+            dh0[b0 + k, r] = dk[r]
+        delta_norms[b0 + k, 0] = math.sqrt(q)
+        loss[b0 + k] = acc[k]
+        diverged_at[b0 + k] = div[k]
+    pb[:] = lb
+    pbz[:] = lbz
+    pe[:] = le
+
+
+
+
+@njit(cache=True, parallel=_PARALLEL, fastmath=_FASTMATH)
+def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, U, c, targets, checkpoint,
+         dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at, work, chunk, blas_min_n):
+    """Backpropagation through time for a batch (see ``reference.bptt``).
+
+    One chunk of trajectories per prange iteration, each adding into its own
+    slice of the partial sums; the slices are reduced in chunk order afterwards,
+    so the result does not depend on the number of threads. ``work`` is scratch
+    space for the stored trajectories, reused across calls by the driver: fresh
+    memory would be page-faulted in on every call, which costs more than the
+    arithmetic at B > 1 (a smaller ``work`` is replaced by a fresh allocation).
+    """
+    B, n = h0.shape
+    T = inputs.shape[1]
+    d = inputs.shape[2]
+    dz = dVz.shape[1]
+    kc = U.shape[0]
+    nchunks = (B + chunk - 1) // chunk
+    use_blas = n >= blas_min_n
+    L = T if (checkpoint <= 0 or checkpoint >= T) else checkpoint
+    nseg = (T + L - 1) // L if T > 0 else 0
+    MT = np.ascontiguousarray(M.T)
+    Mc = np.ascontiguousarray(M)
+    VT = np.ascontiguousarray(V.T)
+    VzT = np.ascontiguousarray(Vz.T)
+    nz = dbz.shape[0]
+    pdM = np.empty((nchunks, n, n))
+    pdV = np.empty((nchunks, n, d))
+    pdb = np.empty((nchunks, n))
+    pdVz = np.empty((nchunks, n, dz))
+    pdbz = np.empty((nchunks, nz))
+    pdU = np.empty((nchunks, kc, n))
+    pdc = np.empty((nchunks, kc))
+    pde = np.empty((nchunks, n))
+    per = _bptt_words(L, nseg, n, d, gated)
+    if work.shape[0] < nchunks * chunk * per:
+        work = np.empty(nchunks * chunk * per)
+    if nchunks == 1:  # no parallel region: waking idle threads costs more than a short sequence
+        first = nchunks - 1  # 0, but not a literal (which would compile _bptt_chunk a second time)
+        _bptt_chunk(first, B, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U, c,
+                    targets, L, nseg, use_blas, pdM[0], pdV[0], pdb[0], pdVz[0], pdbz[0], pdU[0], pdc[0],
+                    pde[0], dh0, delta_norms, loss, final, diverged_at, work[:B * per])
+    else:
+        for cc in prange(nchunks):
+            ci = np.int64(cc)  # prange indices are unsigned
+            b0 = ci * chunk
+            m = min(chunk, B - b0)
+            _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, Mc, MT, VT, b, VzT, bz, loss_kind, dL_dh, U,
+                        c, targets, L, nseg, use_blas, pdM[ci], pdV[ci], pdb[ci], pdVz[ci], pdbz[ci], pdU[ci],
+                        pdc[ci], pde[ci], dh0, delta_norms, loss, final, diverged_at,
+                        work[b0 * per:(b0 + m) * per])
+    de = 0.0
+    for ci in range(nchunks):
+        for r in range(n):
+            for j in range(n):
+                dM[r, j] = pdM[ci, r, j] if ci == 0 else dM[r, j] + pdM[ci, r, j]
+            for j in range(d):
+                dV[r, j] = pdV[ci, r, j] if ci == 0 else dV[r, j] + pdV[ci, r, j]
+            for j in range(dz):
+                dVz[r, j] = pdVz[ci, r, j] if ci == 0 else dVz[r, j] + pdVz[ci, r, j]
+            db[r] = pdb[ci, r] if ci == 0 else db[r] + pdb[ci, r]
+            de += pde[ci, r]
+        for r in range(nz):
+            dbz[r] = pdbz[ci, r] if ci == 0 else dbz[r] + pdbz[ci, r]
+        for j in range(kc):
+            dc[j] = pdc[ci, j] if ci == 0 else dc[j] + pdc[ci, j]
+            for r in range(n):
+                dU[j, r] = pdU[ci, j, r] if ci == 0 else dU[j, r] + pdU[ci, j, r]
+    deps[0] = de

@@ -1,0 +1,99 @@
+"""CPU kernel of Lyapunov spectra of cells by the QR (Benettin) method: ``lyapunov``.
+
+Twin: :func:`rnndyn.kernels.numpy.lyapunov_qr.lyapunov`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from rnndyn.kernels.cpu.common import (
+    _all_finite,
+    _lyap_after_qr,
+    _lyap_is_qr_time,
+    _lyap_reortho,
+    _lyap_store,
+    _matmul_small4,
+    _state_and_derivative,
+)
+
+# ---- lyapunov ----
+# Benettin/QR Lyapunov spectra. The k tangent vectors are the columns of an
+# (n, k) C-ordered array Q: the propagation J Q = alpha Q + diag(D) (M Q) and
+# every Householder update are then row-wise axpys over contiguous memory, which
+# LLVM vectorises without fast-math. No fast-math in this section: the QR and
+# the log-accumulation must round like the reference.
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
+             err_from, lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n):
+    """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``)."""
+    B, n = h.shape
+    Bi, T, d = inputs.shape
+    k = Q.shape[2]
+    use_blas = n >= blas_min_n
+    use_lapack = n >= qr_lapack_min_n
+    MT = np.ascontiguousarray(M.T)  # M x as axpys over MT's rows: vectorised, same summation order
+    for bb in prange(B):
+        if diverged_at[bb] >= 0:
+            continue
+        bi = np.int64(bb) if Bi > 1 else np.int64(0)
+        x = h[bb].copy()
+        xn = np.empty(n)
+        a = np.empty(n)
+        az = np.empty(n)
+        mx = np.empty(n)
+        D = np.empty(n)
+        Qb = Q[bb].copy()
+        P = np.empty((n, k))
+        Vh = np.empty((n, k))
+        w = np.empty(k)
+        rdiag = np.empty(k)
+        Sb = S[bb].copy()
+        lob = lo[bb].copy()
+        hib = hi[bb].copy()
+        dv = np.int64(-1)
+        for s in range(T):
+            t = t0 + s + 1
+            for i in range(n):
+                mx[i] = 0.0
+            for j in range(n):
+                xj = x[j]
+                mj = MT[j]
+                for i in range(n):
+                    mx[i] += mj[i] * xj
+            for i in range(n):
+                acc = mx[i]
+                sa = acc + b[i]
+                for j in range(d):
+                    sa += V[i, j] * inputs[bi, s, j]
+                a[i] = sa
+                if gated:
+                    sz = acc + bz[i]
+                    for j in range(d):
+                        sz += Vz[i, j] * inputs[bi, s, j]
+                    az[i] = sz
+            _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
+            # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
+            if use_blas:
+                np.dot(M, Qb, P)
+            else:
+                _matmul_small4(M, Qb, P)
+            for i in range(n):
+                qi = Qb[i]
+                pi = P[i]
+                di = D[i]
+                for c in range(k):
+                    qi[c] = alpha * qi[c] + di * pi[c]
+            x, xn = xn, x
+            if not _all_finite(x):
+                dv = t
+                break
+            if _lyap_is_qr_time(t, transient, total, every):
+                if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
+                    dv = t
+                    break
+                _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
+        _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at)

@@ -1,0 +1,56 @@
+"""The NumPy twins of the kernels: slow, obvious, and the oracle of the tests.
+
+Each function has the same name and the same arguments as its
+:mod:`rnndyn.kernels.cpu` (and ``cuda``) counterpart, in a module of the same
+name, so tests call both on the same case; this package is also the
+``"reference"`` backend. :mod:`~rnndyn.kernels.numpy.cell` holds the cell form
+itself (activations, one step, the one-step Jacobian), which the cells' own
+``step``/``jacobian`` use. The cell arguments, in order, are those of
+:class:`rnndyn.kernels.params.CellParams`: ``alpha, eps, act, gated, M, V, b, Vz, bz``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Kernel name -> the module of this package that defines it.
+KERNELS = {
+    "simulate": "trajectories",
+    "tangent": "trajectories",
+    "bptt": "gradients",
+    "lyapunov": "lyapunov_qr",
+    "map_simulate": "maps",
+    "map_tangent": "maps",
+    "map_lyapunov": "maps",
+    "lstm_step": "lstm",
+    "lstm_jacobian": "lstm",
+    "map1d_step": "map1d",
+    "bifurcation": "map1d",
+    "phi": "cell",
+    "dphi": "cell",
+    "sigmoid": "cell",
+    "preactivations": "cell",
+    "step": "cell",
+    "step_derivative": "cell",
+    "jacobian": "cell",
+    "spectral_norm": "trajectories",
+    "qr_positive": "lyapunov_qr",
+    "lyapunov_qr_time": "lyapunov_qr",
+    "lyapunov_accumulate": "lyapunov_qr",
+}
+
+__all__ = sorted(KERNELS)
+
+
+def __getattr__(name):
+    # Importing a kernel module compiles nothing, but importing all of them costs
+    # time a command that needs one kernel should not pay: resolve names lazily.
+    if name not in KERNELS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{KERNELS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(KERNELS))

@@ -1,0 +1,69 @@
+"""Every public compiled kernel has a plain NumPy twin of the same name, in the module of the same name."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from numba.core.registry import CPUDispatcher
+
+from rnndyn.kernels import cpu, numpy as npk
+
+# Per-point callbacks handed to the map kernels, not kernels themselves; their batch twins
+# are lstm_step / lstm_jacobian.
+_CALLBACKS = {"lstm_rule", "lstm_jac"}
+_CPU_MODULES = sorted(m.name for m in pkgutil.iter_modules(cpu.__path__) if m.name != "common")
+
+
+def _public_kernels(module):
+    names = {n for n, v in vars(module).items() if isinstance(v, CPUDispatcher) and not n.startswith("_")}
+    names |= set(getattr(module, "_LAZY", {}))
+    return sorted(names - _CALLBACKS)
+
+
+def test_the_two_packages_have_the_same_modules():
+    numpy_modules = {m.name for m in pkgutil.iter_modules(npk.__path__)} - {"cell"}
+    assert set(_CPU_MODULES) == numpy_modules
+
+
+@pytest.mark.parametrize("modname", _CPU_MODULES)
+def test_every_public_kernel_has_a_twin_in_the_same_module(modname):
+    fast_mod = importlib.import_module(f"rnndyn.kernels.cpu.{modname}")
+    slow_mod = importlib.import_module(f"rnndyn.kernels.numpy.{modname}")
+    kernels = _public_kernels(fast_mod)
+    assert kernels, modname
+    missing = [n for n in kernels if not callable(getattr(slow_mod, n, None))]
+    assert not missing, f"kernels without a NumPy twin in rnndyn.kernels.numpy.{modname}: {missing}"
+    for name in kernels:
+        assert cpu.KERNELS[name] == modname and npk.KERNELS[name] == modname, name
+
+
+def test_the_package_namespaces_list_every_kernel():
+    expected = {"simulate", "tangent", "bptt", "lyapunov", "bifurcation", "map_simulate", "map_tangent",
+                "map_lyapunov", "lstm_step", "lstm_jacobian", "map1d_step"}
+    assert expected <= set(cpu.KERNELS) and expected <= set(npk.KERNELS)
+    for name in expected:
+        assert callable(getattr(cpu, name)) and callable(getattr(npk, name))
+
+
+@pytest.mark.parametrize("modname", _CPU_MODULES)
+def test_twins_take_the_same_leading_arguments(modname):
+    fast_mod = importlib.import_module(f"rnndyn.kernels.cpu.{modname}")
+    slow_mod = importlib.import_module(f"rnndyn.kernels.numpy.{modname}")
+    for name in _public_kernels(fast_mod):
+        fast_fn = getattr(fast_mod, name)
+        fast = list(inspect.signature(getattr(fast_fn, "py_func", fast_fn)).parameters)
+        slow = list(inspect.signature(getattr(slow_mod, name)).parameters)
+        # The compiled kernels may take trailing tuning arguments the reference ignores.
+        k = min(len(fast), len(slow))
+        assert k > 0 and fast[:k] == slow[:k], name
+
+
+def test_kernels_import_nothing_above_them():
+    for pkg in (cpu, npk):
+        for m in pkgutil.iter_modules(pkg.__path__):
+            mod = importlib.import_module(f"{pkg.__name__}.{m.name}")
+            for value in vars(mod).values():
+                origin = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+                if isinstance(origin, str) and origin.startswith("rnndyn."):
+                    assert origin.startswith("rnndyn.kernels"), (mod.__name__, origin)
