@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .common import POINT, check_out_suffix, dpi_option, emit_json, fail, json_option, out_option, save_figure
+from .errors import fail
+from .options import dpi_option, json_option, out_option, steps_option
+from .output import check_out_suffix, emit_json, write_figure
+from .types import POINT
 
 
 def composition_panels(k: int) -> tuple[int, ...]:
@@ -18,8 +21,7 @@ def composition_panels(k: int) -> tuple[int, ...]:
                    "(numbers, x, pi, e, + - * / **, sin cos tan exp log sqrt tanh abs; nothing else).")
 @click.option("--x0", "x0s", type=float, multiple=True, metavar="X",
               help="Initial state (repeatable); default: 10%, 50% and 90% across the interval.")
-@click.option("--steps", "-T", type=click.IntRange(0, 100_000), default=30, show_default=True,
-              help="Steps per orbit.")
+@steps_option(default=30, maximum=100_000, help="Steps per orbit.")
 @click.option("--compose", "compose", type=click.IntRange(1, 64), default=None, metavar="K",
               help="Instead of a cobweb, draw the graphs of f, f∘f, f∘f∘f and f composed K times; "
                    "the points listed are those with f^K(x) = x.")
@@ -43,8 +45,8 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     orbit      x0 = 0.83  x_30 = inf
     $ rnndyn cobweb --map logistic:3.5 --compose 6 --out compositions.png
     """
-    from rnndyn.systems import map1d
     from rnndyn.analysis import orbits1d
+    from rnndyn.systems import map1d
 
     if len(interval) != 2 or not interval[0] < interval[1]:
         fail(f"--interval: expected LO,HI with LO < HI, got {','.join(f'{v:g}' for v in interval)}")
@@ -64,10 +66,10 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
         from rnndyn.plots import orbits1d as plots_maps
 
         if compose:
-            fig = plots_maps.plot_compositions(m, ks=composition_panels(compose), interval=(lo, hi))
+            fig = plots_maps.plot_compositions(orbits1d.compositions(m, composition_panels(compose), (lo, hi)))
         else:
-            fig = plots_maps.plot_cobweb(m, list(x0s), steps=steps, interval=(lo, hi))
-        save_figure(fig, out, dpi=dpi)
+            fig = plots_maps.plot_cobweb(orbits1d.cobweb_diagram(m, list(x0s), steps, (lo, hi)))
+        write_figure(fig, out, dpi=dpi)
     if as_json:
         emit_json({
             "map": m.name,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import contextmanager
 
 import click
 
@@ -81,3 +82,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def fail(message: str):
     """Stop the command with a user error (exit 2, one line on stderr)."""
     raise click.UsageError(message)
+
+
+@contextmanager
+def options_named(**options):
+    """Say a library error in the command's words: ``h0: expected 16 numbers`` -> ``--h0: expected 16 numbers``.
+
+    ``options`` maps the library's argument names to the options that set them;
+    an error whose message starts with names that are all mapped (``W, n: ...``)
+    stops the command with the option names instead, others pass unchanged.
+    """
+    try:
+        yield
+    except RnndynError as exc:
+        head, sep, rest = str(exc).partition(": ")
+        names = head.split(", ")
+        if sep and all(n in options for n in names):
+            fail(f"{', '.join(options[n] for n in names)}: {rest}")
+        raise

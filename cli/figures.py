@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .common import progress
+from .output import progress
 
 
 @click.command("figures")

@@ -7,21 +7,20 @@ import sys
 
 import click
 
-from .common import (
+from .options import (
     activation_option,
     cell_option,
-    check_out_suffix,
     dpi_option,
-    emit_json,
     eps_option,
     gamma_option,
     json_option,
     out_option,
-    progress_enabled,
-    save_figure,
     seed_option,
+    size_option,
     steps_option,
 )
+from .output import check_out_suffix, emit_json, progress_enabled, write_figure
+from .types import InitEntryType
 
 #: Above this many multiply-adds (lines x T x n²) a progress bar is worth drawing.
 _PROGRESS_WORK = 5e6
@@ -66,13 +65,13 @@ def print_summary(res) -> None:
 
 @click.command()
 @cell_option(default="vanilla")
-@click.option("--init", "inits", multiple=True, metavar="SPEC",
-              help="Initialisation of the recurrent matrix (repeatable): orthogonal[:GAIN], identity[:GAIN], "
-                   "normal:STD, uniform:SCALE, xavier, xavier_uniform, antisymmetric:STD; optionally followed by "
+@click.option("--init", "inits", type=InitEntryType(), multiple=True,
+              help="Initialisation of the recurrent matrix (repeatable), NAME[:KEY=VALUE]: orthogonal[:gain=G], "
+                   "identity[:gain=G], normal:std=S or normal:gain=G, uniform:scale=A, xavier_normal, "
+                   "xavier_uniform, antisymmetric:std=S (gain: spectral radius); optionally followed by "
                    ",cell=K ,gamma=G ,eps=E ,activation=A and a final ,label=TEXT. Default: orthogonal, "
-                   "normal:0.5/√n, normal:3/√n, identity.")
-@click.option("--size", "-n", type=click.IntRange(min=1, max=4096), default=64, show_default=True,
-              help="State size n.")
+                   "normal:std=0.5/√n, normal:std=3/√n, identity.")
+@size_option(default=64)
 @steps_option(default=100)
 @eps_option()
 @gamma_option()
@@ -102,7 +101,7 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     normal:0.0625 vanilla        0.5218           1    2.01e-28    2.01e-28  vanishing
     ...
     \b
-    $ rnndyn gradients --activation linear --size 1 --steps 50 --init identity:1.1 --init identity:0.9
+    $ rnndyn gradients --activation linear --size 1 --steps 50 --init identity:gain=1.1 --init identity:gain=0.9
     """
     import numpy as np
 
@@ -112,8 +111,8 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     if out:
         check_out_suffix(out)
     entries = list(inits) if inits else list(default_inits(size))
-    kw = dict(size=size, steps=steps, eps=eps, gamma=gamma, activation=activation, input_scale=input_scale,
-              h0=np.full(size, h0_value), rng=seed)
+    kw = {"size": size, "steps": steps, "eps": eps, "gamma": gamma, "activation": activation,
+          "input_scale": input_scale, "h0": np.full(size, h0_value), "rng": seed}
     if progress_enabled() and len(entries) * steps * size * size > _PROGRESS_WORK:
         with click.progressbar(length=len(entries), label="gradients", file=sys.stderr, show_eta=True) as bar:
             res = rd.gradient_norms(cell, entries, progress=lambda label: bar.update(1), **kw)
@@ -123,7 +122,7 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
         from rnndyn.plots.gradients import plot_gradient_norms
 
         fig = plot_gradient_norms(res)
-        save_figure(fig, out, dpi=dpi)
+        write_figure(fig, out, dpi=dpi)
     if as_json:
         emit_json(record(res, out))
     else:

@@ -7,82 +7,31 @@ import sys
 import click
 import numpy as np
 
-from .common import (
-    MATRIX,
-    POINT,
+from rnndyn.systems.build import CELL_KINDS, SYSTEM_KINDS, random_problem
+
+from .errors import fail, options_named
+from .options import (
     activation_option,
     backend_option,
-    check_out_suffix,
     dpi_option,
-    emit_json,
     eps_option,
-    fail,
     gamma_option,
     json_option,
+    matrix_option,
     out_option,
-    progress_enabled,
-    save_figure,
     seed_option,
+    size_option,
+    steps_option,
 )
+from .output import check_out_suffix, emit_json, progress_enabled, write_figure
+from .types import POINT, InitSpecType
 
-CELLS = ("antisymmetric", "euler", "vanilla", "lstm", "henon", "logistic")
 
-
-def build_problem(cell, matrix, size, init, eps, gamma, activation, noise, transient, steps, h0, seed):
-    """(system, h0, inputs, description) from the command's options; all random draws from ``seed``.
-
-    Draw order (``np.random.default_rng(seed)``): W (from ``--init``, unless
-    ``--matrix``), V ~ N(0, 1/D), the inputs ~ N(0, 1) of shape
-    (transient + steps, D) when ``--noise D``, then h0 ~ N(0, 0.5²) unless given.
-    """
-    import rnndyn as rd
-
-    rng = np.random.default_rng(seed)
-    if cell in ("henon", "logistic"):
-        if matrix is not None or size is not None or noise:
-            fail(f"--matrix, --size, --noise: not used by the {cell} map; drop them")
-        system = rd.systems.henon() if cell == "henon" else rd.systems.logistic(4.0)
-        x0 = np.array(h0 if h0 is not None else ((0.1, 0.1) if cell == "henon" else (0.3,)))
-        return system, x0, None, system.name
-    if cell == "lstm":
-        if matrix is not None:
-            fail("--matrix: the LSTM is built by LSTM.init (orthogonal recurrent blocks, forget bias 1); use --size")
-        n = size or 16
-        system = rd.LSTM.init(n, d=noise, rng=rng)
-        desc = f"LSTM, n = {n} (state [h; c] of size {2 * n})"
-        dim = 2 * n
-    else:
-        if matrix is not None and size is not None:
-            fail("--matrix, --size: give one of them (--size draws the matrix with --init)")
-        if matrix is None:
-            n = size or 16
-            W = rd.init.from_spec(init, n, rng=rng)
-            what = f"W from {init}"
-        else:
-            W = matrix
-            n = W.shape[0]
-            what = "W given"
-        V = rng.normal(0.0, 1.0 / np.sqrt(noise), (n, noise)) if noise else None
-        if cell == "vanilla":
-            system = rd.VanillaRNN(W, V, activation=activation)
-            desc = f"vanilla cell, n = {n}, {what}"
-        elif cell == "euler":
-            system = rd.EulerRNN(W, V, eps=eps, gamma=gamma, activation=activation)
-            desc = f"euler cell, n = {n}, {what}, ε = {eps:g}, γ = {gamma:g}"
-        else:
-            system = rd.AntisymmetricRNN(W, V, eps=eps, gamma=gamma, activation=activation)
-            desc = f"antisymmetric cell, n = {n}, {what}, ε = {eps:g}, γ = {gamma:g}"
-        dim = n
-    inputs = rng.normal(size=(transient + steps, noise)) if noise else None
-    if noise:
-        desc += f", driven by N(0, 1) noise in {noise} channels"
-    if h0 is not None:
-        if len(h0) != dim:
-            fail(f"--h0: expected {dim} comma-separated numbers (the state size), got {len(h0)}")
-        x0 = np.array(h0)
-    else:
-        x0 = rng.normal(0.0, 0.5, dim)
-    return system, x0, inputs, desc
+def build_problem(cell, matrix, size, init, eps, gamma, activation, noise, steps, h0, seed):
+    """The library's :func:`~rnndyn.systems.build.random_problem` for the command's options (errors name them)."""
+    with options_named(W="--matrix", n="--size", d="--noise", h0="--h0", init="--init"):
+        return random_problem(cell, size, W=matrix, init=init, d=noise, steps=steps, eps=eps, gamma=gamma,
+                              activation=activation, h0="random" if h0 is None else list(h0), rng=seed)
 
 
 def spectrum_record(les, desc, out=None) -> dict:
@@ -108,24 +57,22 @@ def spectrum_record(les, desc, out=None) -> dict:
 
 
 @click.command("lyapunov")
-@click.option("--cell", type=click.Choice(CELLS), default="antisymmetric", show_default=True,
-              help="An RNN cell (antisymmetric, euler, vanilla), an LSTM, or a classic map (henon: a = 1.4, "
+@click.option("--cell", type=click.Choice(SYSTEM_KINDS), default="antisymmetric", show_default=True,
+              help="An RNN cell (" + ", ".join(CELL_KINDS) + "), an LSTM, or a classic map (henon: a = 1.4, "
                    "b = 0.3; logistic: r = 4).")
-@click.option("--matrix", "-m", type=MATRIX, default=None,
-              help="W: a named matrix (W0, Wdiff, ...) or a .npy/.npz[:key]/.csv/.txt file. Default: drawn "
-                   "with --size/--init.")
-@click.option("--size", "-n", type=click.IntRange(1, 4096), default=None,
-              help="State size n when W is drawn (default 16); hidden size of the LSTM.")
-@click.option("--init", "init", default="normal", show_default=True, metavar="SPEC",
-              help="How W is drawn: normal[:STD] (default std 1/sqrt(n)), orthogonal[:GAIN], xavier, "
-                   "antisymmetric[:STD], identity, uniform[:SCALE].")
+@matrix_option(default=None, help="W: a named matrix (W0, Wdiff, ...) or a .npy/.npz[:key]/.csv/.txt file. "
+                                  "Default: drawn with --size/--init.")
+@size_option(help="State size n when W is drawn (default 16); hidden size of the LSTM.")
+@click.option("--init", "init", type=InitSpecType(), default="normal", show_default=True,
+              help="How W is drawn, NAME[:KEY=VALUE]: normal (std 1/sqrt(n), i.e. gain 1), normal:std=S, "
+                   "normal:gain=G, orthogonal[:gain=G], xavier_normal, antisymmetric:std=S, identity, "
+                   "uniform:scale=A (gain: spectral radius).")
 @eps_option()
 @gamma_option()
 @activation_option()
 @click.option("--noise", type=click.IntRange(0, 1024), default=0, show_default=True, metavar="D",
               help="Drive the cell with N(0, 1) inputs in D channels (input weights N(0, 1/D)); 0: autonomous.")
-@click.option("--steps", "-T", type=click.IntRange(min=1), default=5000, show_default=True,
-              help="Steps accumulated after the transient.")
+@steps_option(default=5000, minimum=1, help="Steps accumulated after the transient.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=None, help="Number of exponents (default: all).")
 @click.option("--transient", type=click.IntRange(min=0), default=100, show_default=True,
               help="Steps evolved first and not accumulated.")
@@ -157,15 +104,14 @@ def lyapunov(cell, matrix, size, init, eps, gamma, activation, noise, steps, k, 
 
     if out:
         check_out_suffix(out)
-    if backend == "cuda":
-        fail("--backend: the Lyapunov kernels run on 'cpu' or 'reference'")
-    system, x0, inputs, desc = build_problem(cell, matrix, size, init, eps, gamma, activation, noise, transient,
-                                             steps, h0, seed)
+    problem = build_problem(cell, matrix, size, init, eps, gamma, activation, noise, h0=h0, seed=seed,
+                            steps=transient + steps)
+    system, x0, inputs, desc = problem.system, problem.h0, problem.inputs, problem.description
     dim = x0.shape[0]
     if k is not None and k > dim:
         fail(f"--k: at most the state size {dim}, got {k}")
-    kw = dict(steps=steps, k=k, transient=transient, reortho_every=reortho, return_history=history,
-              backend=backend)
+    kw = {"steps": steps, "k": k, "transient": transient, "reortho_every": reortho, "return_history": history,
+          "backend": backend}
     if progress_enabled():
         with click.progressbar(length=transient + steps, label="lyapunov", file=sys.stderr, show_eta=True) as bar:
             last = [0]
@@ -180,7 +126,7 @@ def lyapunov(cell, matrix, size, init, eps, gamma, activation, noise, steps, k, 
     if out:
         from rnndyn.plots.lyapunov import plot_lyapunov
 
-        save_figure(plot_lyapunov(les, title=desc), out, dpi=dpi)
+        write_figure(plot_lyapunov(les, title=desc), out, dpi=dpi)
     if as_json:
         emit_json(spectrum_record(les, desc, out))
         return

@@ -1,4 +1,4 @@
-"""The ``rnndyn`` click group; each command family lives in its own module."""
+"""The ``rnndyn`` click group and the console-script entry point; each command lives in its own module."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ import click
 
 import rnndyn
 
-from .common import RnndynGroup
+from .cobweb import cobweb
+from .errors import RnndynGroup
+from .figures import figures
+from .gradients import gradients
+from .info import info
+from .lyapunov import lyapunov
+from .norms import norms
+from .phase import phase
+from .spectrum import spectrum
+from .stability import stability
+
+COMMANDS = (info, figures, norms, cobweb, phase, stability, spectrum, lyapunov, gradients)
 
 
 @click.group(cls=RnndynGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,31 +35,8 @@ def cli(debug):
     matplotlib.use("Agg")
 
 
-def _register():
-    from .info import info
-    from .phase import phase
-    from .stability import spectrum, stability
-
-    cli.add_command(info)
-    from .cobweb import cobweb
-    from .figures import figures
-    from .norms import norms
-
-    cli.add_command(figures)
-    cli.add_command(norms)
-    cli.add_command(cobweb)
-    cli.add_command(phase)
-    cli.add_command(stability)
-    cli.add_command(spectrum)
-    from .lyapunov import lyapunov
-
-    cli.add_command(lyapunov)
-    from .gradients import gradients
-
-    cli.add_command(gradients)
-
-
-_register()
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv=None):

@@ -6,18 +6,22 @@ import math
 
 import click
 
-from .common import (
+from rnndyn.analysis.growth import CELLS, DEFAULT_INITS
+
+from .options import (
     activation_option,
-    check_out_suffix,
+    cell_option,
     dpi_option,
-    emit_json,
     eps_option,
     gamma_option,
     json_option,
     out_option,
-    save_figure,
     seed_option,
+    size_option,
+    steps_option,
 )
+from .output import check_out_suffix, emit_json, write_figure
+from .types import InitSpecType
 
 
 def _verdict(rate: float) -> str:
@@ -50,15 +54,15 @@ def growth_record(g, out=None) -> dict:
 
 
 @click.command("norms")
-@click.option("--init", "inits", multiple=True, metavar="SPEC",
-              help="Initialisation NAME[:GAIN] (repeatable): orthogonal, identity, normal, uniform, xavier, "
-                   "xavier_uniform, antisymmetric. GAIN is the spectral radius: normal:G has entries "
-                   "N(0, G²/n). Default: normal:0.5 (vanishes), orthogonal (keeps), normal:1.5 (explodes).")
-@click.option("--size", "-n", type=click.IntRange(1, 4096), default=64, show_default=True, help="State size n.")
-@click.option("--steps", "-T", type=click.IntRange(0, 100_000), default=64, show_default=True, help="Number of steps.")
-@click.option("--cell", type=click.Choice(["linear", "vanilla", "euler", "antisymmetric"]), default="linear",
-              show_default=True,
-              help="linear: ‖W^t‖; otherwise ‖∂h_t/∂h_0‖ of that cell (from a random h0 with ‖h0‖ ≈ 1).")
+@click.option("--init", "inits", type=InitSpecType(bare_number="gain"), multiple=True,
+              help="Initialisation NAME[:KEY=VALUE] (repeatable): orthogonal, identity, normal, uniform, "
+                   "xavier_normal, xavier_uniform, antisymmetric, each with gain=G (the spectral radius: "
+                   "normal:gain=G has entries N(0, G²/n)) or its own std=S / scale=A. Default: "
+                   + ", ".join(DEFAULT_INITS) + " (vanishes, keeps, explodes).")
+@size_option(default=64)
+@steps_option(default=64, maximum=100_000)
+@cell_option(default="linear", kinds=CELLS,
+             help="linear: ‖W^t‖; otherwise ‖∂h_t/∂h_0‖ of that cell (from a random h0 with ‖h0‖ ≈ 1).")
 @eps_option()
 @gamma_option()
 @activation_option()
@@ -75,21 +79,21 @@ def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_j
     \b
     $ rnndyn norms --out norms.png
     linear cell, n = 64, ‖W^t‖
-    init          rho(W)   norm at T=64   per step   verdict
-    normal:0.5    0.5101   5.208e-19      0.5180     vanishes
-    orthogonal    1.0000   1              1.0000     keeps its norm
-    normal:1.5    1.7741   1.386e+16      1.7874     explodes
+    init             rho(W)   norm at T=64   per step   verdict
+    normal:gain=0.5  0.5101   5.208e-19      0.5180     vanishes
+    orthogonal       1.0000   1              1.0000     keeps its norm
+    normal:gain=1.5  1.7741   1.386e+16      1.7874     explodes
     """
-    from rnndyn.analysis import growth as lib
+    from rnndyn.analysis.growth import norm_growth
 
     if out:
         check_out_suffix(out)
-    g = lib.norm_growth(inits or lib.DEFAULT_INITS, size=size, steps=steps, cell=cell, rng=seed,
-                        eps=eps, gamma=gamma, activation=activation)
+    g = norm_growth(inits or DEFAULT_INITS, size=size, steps=steps, cell=cell, rng=seed, eps=eps, gamma=gamma,
+                    activation=activation)
     if out:
         from rnndyn.plots.growth import plot_norm_growth
 
-        save_figure(plot_norm_growth(g), out, dpi=dpi)
+        write_figure(plot_norm_growth(g), out, dpi=dpi)
     rec = growth_record(g, out)
     if as_json:
         emit_json(rec)

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import click
 
-from .common import (
-    POINT2,
+from rnndyn.systems.build import build_cell
+
+from .errors import fail
+from .options import (
     activation_option,
-    build_cell,
-    check_out_suffix,
     cell_option,
     dpi_option,
-    emit_json,
-    fail,
+    eps_option,
     gamma_option,
     json_option,
     matrix_option,
     out_option,
-    save_figure,
     seed_option,
     steps_option,
 )
+from .output import check_out_suffix, emit_json, write_figure
+from .types import POINT2
 
 
 def _eps_default():
@@ -103,7 +103,11 @@ def portrait_record(p, out=None) -> dict:
 
 def print_summary(p, out=None) -> None:
     """The human-readable summary of a PhasePortrait, on stdout."""
-    from rnndyn.analysis.phase import describe_cell, effective_matrix_label, format_eigenvalues
+    from rnndyn.analysis.phase import (
+        describe_cell,
+        effective_matrix_label,
+        format_eigenvalues,
+    )
 
     rep = p.stability
     cell = p.cell
@@ -120,8 +124,8 @@ def print_summary(p, out=None) -> None:
         ("max Re λ", _num(rep.max_real)),
         ("max|1+ελ|", _num(rep.euler_factor)),
         ("ρ(J at 0)", _num(rep.spectral_radius)),
-        ("verdicts", f"continuous stable: {_yn(rep.continuous_stable)}, critical: {_yn(rep.critical)}, "
-                     f"Euler stable: {_yn(rep.euler_stable)}, discrete stable: {_yn(rep.discrete_stable)}"),
+        ("verdicts", (f"continuous stable: {_yn(rep.continuous_stable)}, critical: {_yn(rep.critical)}, "
+                     f"Euler stable: {_yn(rep.euler_stable)}, discrete stable: {_yn(rep.discrete_stable)}")),
         ("stability", rep.summary),
     ]
     if p.fixed_points:
@@ -143,8 +147,7 @@ def print_summary(p, out=None) -> None:
 @matrix_option(labeled=True)
 @cell_option()
 @gamma_option()
-@click.option("--eps", type=float, default=_eps_default, show_default="0.1, the ε of Chang et al. 2019, Fig. 2",
-              help="Step size ε > 0 (euler and antisymmetric cells).")
+@eps_option(default=_eps_default, show_default="0.1, the ε of Chang et al. 2019, Fig. 2")
 @activation_option()
 @steps_option()
 @click.option("--init", "inits", type=POINT2, multiple=True, metavar="X,Y",
@@ -207,7 +210,7 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
     p = phase_portrait(c, init_list, steps=steps, grid=grid, xlim=xlim or None, ylim=ylim or None,
                        label=matrix.label)
     fig = plot_phase(p)
-    path = save_figure(fig, out, dpi=dpi)
+    path = write_figure(fig, out, dpi=dpi)
     if as_json:
         emit_json(portrait_record(p, out=str(path)))
     else:

@@ -1,4 +1,4 @@
-"""``rnndyn stability`` (spectra and verdicts as a table) and ``rnndyn spectrum`` (the stability-region plot)."""
+"""``rnndyn stability``: spectra, verdicts and critical γ of a cell, as a table."""
 
 from __future__ import annotations
 
@@ -9,30 +9,46 @@ from click.core import ParameterSource
 
 import rnndyn as rd
 from rnndyn.analysis.stability import format_eigenvalues
+from rnndyn.systems.build import CELL_KINDS, build_cell, cell_parameters
 
-from .common import (
-    POINT,
+from .errors import fail
+from .options import (
     activation_option,
-    build_cell,
     cell_option,
-    check_out_suffix,
-    dpi_option,
-    emit_json,
     eps_option,
-    fail,
     gamma_option,
     json_option,
     matrix_option,
-    out_option,
-    save_figure,
-    seed_option,
 )
+from .output import emit_json
+from .types import POINT
+
+
+def option_given(ctx, name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or in the environment), not defaulted."""
+    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+
+
+_WHAT = {"eps": "step size ε", "gamma": "diffusion γ"}
+
+
+def refuse_unused_cell_options(ctx, cell: str, extra: dict | None = None) -> None:
+    """Stop with one line when an option the cell kind does not take (--eps, --gamma on a vanilla cell) was given.
+
+    ``extra`` maps further option names to whether they were given, for options that need ε and γ.
+    """
+    takes = cell_parameters(cell)
+    given = {name: option_given(ctx, name) for name in _WHAT if name not in takes}
+    if not takes:
+        given.update(extra or {})
+    with_them = ", ".join(k for k in CELL_KINDS if cell_parameters(k)) or "none"
+    for name, was_given in given.items():
+        if was_given:
+            what = _WHAT.get(name, "step size ε nor diffusion γ")
+            fail(f"--{name}: a {cell} cell has no {what}; use --cell {with_them.replace(', ', ' or ')}")
+
 
 _M_NAME = {"EulerRNN": "W − γI", "AntisymmetricRNN": "W − Wᵀ − γI", "VanillaRNN": "W", "matrix": "M"}
-
-
-def _given(ctx, name: str) -> bool:
-    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
 
 
 def _num(x, digits=6) -> str:
@@ -71,8 +87,8 @@ def format_report(rep: rd.StabilityReport) -> str:
         if math.isnan(rep.critical_gamma):
             rows.append(("critical γ", f"none: {rep.critical_gamma_note}"))
         else:
-            rows.append(("critical γ", f"{_num(rep.critical_gamma)}  (forward Euler is stable for "
-                                       f"γ ≥ {rep.critical_gamma:.6g} at ε = {rep.eps:.6g})"))
+            rows.append(("critical γ", (f"{_num(rep.critical_gamma)}  (forward Euler is stable for "
+                                       f"γ ≥ {rep.critical_gamma:.6g} at ε = {rep.eps:.6g})")))
     verdicts = []
     if rep.continuous_stable is not None:
         verdicts.append(("ODE: max Re λ(M) ≤ 0", _verdict(rep.continuous_stable)))
@@ -87,8 +103,8 @@ def format_report(rep: rd.StabilityReport) -> str:
     lines += [f"  {k:<{w}}{v}" for k, v in rows]
     lines += ["", "  verdicts"]
     lines += [f"  {k:<{w}}{v}" for k, v in verdicts]
-    lines += ["", f"  overall: {'stable' if rep.stable else 'UNSTABLE'} "
-                  f"({'forward Euler' if rep.euler_stable is not None else 'one-step map'})",
+    lines += ["", (f"  overall: {'stable' if rep.stable else 'UNSTABLE'} "
+                  f"({'forward Euler' if rep.euler_stable is not None else 'one-step map'})"),
               "", rep.summary]
     return "\n".join(lines)
 
@@ -120,11 +136,7 @@ def stability(ctx, matrix, cell, eps, gamma, activation, state, tol, as_json, ch
     $ rnndyn stability --matrix W0 --gamma 0.15
     $ rnndyn stability --matrix weights.npz:W_hh --cell antisymmetric --eps 0.01 --check
     """
-    if cell == "vanilla":
-        for name in ("eps", "gamma"):
-            if _given(ctx, name):
-                fail(f"--{name}: a vanilla cell has no {'step size ε' if name == 'eps' else 'diffusion γ'}; "
-                     "use --cell euler or antisymmetric")
+    refuse_unused_cell_options(ctx, cell)
     c = build_cell(cell, matrix, eps=eps, gamma=gamma, activation=activation)
     rep = rd.stability(c, h=None if state is None else list(state), tol=tol)
     if as_json:
@@ -133,87 +145,3 @@ def stability(ctx, matrix, cell, eps, gamma, activation, state, tol, as_json, ch
         click.echo(format_report(rep))
     if check and not rep.stable:
         ctx.exit(1)
-
-
-@click.command()
-@matrix_option()
-@click.option("--random", "random_n", type=click.IntRange(min=1), default=None,
-              help="Use a random N×N matrix (see --init) instead of --matrix.")
-@click.option("--init", "init_spec", default="orthogonal", show_default=True,
-              help="Initialiser for --random: orthogonal[:GAIN], identity[:GAIN], normal[:STD], uniform[:SCALE], "
-                   "xavier, xavier_uniform, antisymmetric[:STD].")
-@cell_option()
-@eps_option()
-@gamma_option()
-@activation_option()
-@click.option("--compare", "compare", type=click.FloatRange(min=0.0), multiple=True,
-              help="Also draw the same cell with this γ (repeatable).")
-@click.option("--critical", is_flag=True, help="Also draw the same cell at its critical γ.")
-@seed_option()
-@out_option(default="spectrum.png")
-@dpi_option()
-@json_option()
-@click.pass_context
-def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, compare, critical, seed, out, dpi,
-             as_json):
-    """Plot eigenvalues against the stability regions (imaginary axis, Euler disk, unit circle).
-
-    Left: the eigenvalues λ of the ODE Jacobian with the forward-Euler disk
-    |1 + ελ| ≤ 1 (centre −1/ε, radius 1/ε) and the imaginary axis — or, for a
-    vanilla cell, the one-step Jacobian's eigenvalues μ with the unit circle.
-    Right: |1 + ελ| (or |μ|) per eigenvalue against 1. Prints one summary line
-    per configuration.
-
-    \b
-    $ rnndyn spectrum --matrix W0 --gamma 0.15 --compare 0 --critical --out w0.png
-    $ rnndyn spectrum --random 64 --init antisymmetric:0.5 --cell euler --gamma 0.1 --out a.png
-    """
-    from rnndyn.plots.stability import plot_stability
-
-    check_out_suffix(out)  # refuse a bad --out before any work
-    if random_n is not None:
-        if _given(ctx, "matrix"):
-            fail("--matrix, --random: give one of them, not both")
-        W = rd.init.from_spec(init_spec, random_n, rng=seed)
-        name = f"random {random_n}×{random_n} ({init_spec})"
-    else:
-        if _given(ctx, "init_spec"):
-            fail("--init: only used with --random N")
-        W = matrix
-        name = _matrix_name(W)
-    if cell == "vanilla":
-        for opt, given in (("eps", _given(ctx, "eps")), ("gamma", _given(ctx, "gamma")),
-                           ("compare", bool(compare)), ("critical", critical)):
-            if given:
-                fail(f"--{opt}: a vanilla cell has no step size ε nor diffusion γ; use --cell euler or antisymmetric")
-    base = build_cell(cell, W, eps=eps, gamma=gamma, activation=activation)
-    gammas = [gamma] + [g for g in compare if g != gamma]
-    cells = [base] + [base.replace(gamma=g) for g in gammas[1:]]
-    labels = [f"γ = {g:.4g}" for g in gammas] if cell != "vanilla" else [f"vanilla ({activation})"]
-    if critical:
-        gc = rd.analysis.stability.critical_gamma(base)
-        if math.isnan(gc):
-            click.echo(f"Warning: --critical: {rd.stability(base).critical_gamma_note}", err=True)
-        else:
-            cells.append(base.replace(gamma=gc))
-            labels.append(f"γ = γ_c = {gc:.4g}")
-    reports = [rd.stability(c) for c in cells]
-    title = f"{name}: {type(base).__name__} ({activation})" + (f", ε = {base.eps:.4g}" if cell != "vanilla" else "")
-    fig = plot_stability(reports, labels, title=title)
-    save_figure(fig, out, dpi)
-    if as_json:
-        emit_json([{"label": lab, **r.to_dict()} for lab, r in zip(labels, reports)])
-    else:
-        for r in reports:
-            click.echo(r.summary)
-
-
-def _matrix_name(W) -> str:
-    """The named matrix W equals, for the title; "matrix" for one read from a file."""
-    import numpy as np
-
-    for nm in rd.NAMED_MATRICES:
-        M = rd.named_matrix(nm)
-        if M.shape == np.shape(W) and np.array_equal(M, W):
-            return nm
-    return f"{np.shape(W)[0]}×{np.shape(W)[1]} matrix"

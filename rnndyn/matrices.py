@@ -308,7 +308,9 @@ class InitSpec:
         object.__setattr__(self, "value", value)
 
     def __str__(self) -> str:
-        if self.key == "gain" and self.value == 1.0:
+        # A bare "uniform" or "antisymmetric" still reads with its old meaning in from_spec (deprecated),
+        # so their gain 1 is written out: the text must mean this spec wherever it is read.
+        if self.key == "gain" and self.value == 1.0 and self.name not in _LEGACY_DEFAULT["param"]:
             return self.name
         return f"{self.name}:{self.key}={self.value!r}"
 

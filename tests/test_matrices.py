@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -103,17 +105,143 @@ def test_xavier_variances():
     assert np.abs(U).max() <= np.sqrt(6 / (n_in + n_out))
 
 
-@pytest.mark.parametrize("spec", ["orthogonal", "identity", "normal:0.5", "uniform:0.1", "xavier",
-                                  "xavier_uniform", "antisymmetric:1.0", "orthogonal:1.1"])
+@pytest.mark.parametrize("spec", ["orthogonal", "identity", "normal:std=0.5", "normal:gain=1.5", "uniform:scale=0.1",
+                                  "uniform:gain=1", "xavier", "xavier_normal:gain=2", "xavier_uniform",
+                                  "antisymmetric:std=1.0", "antisymmetric:gain=0.5", "orthogonal:gain=1.1",
+                                  "identity:gain=0.3", " Normal : std = 0.5 "])
 def test_from_spec(spec):
-    M = rd.init.from_spec(spec, 6, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the documented forms never warn
+        M = rd.init.from_spec(spec, 6, rng=0)
     assert M.shape == (6, 6) and np.all(np.isfinite(M))
 
 
-@pytest.mark.parametrize("spec", ["nope", "normal:abc", "", 3])
+@pytest.mark.parametrize("spec", ["nope", "normal:abc", "", 3, "normal:std", "normal:std=", "normal:=1",
+                                  "orthogonal:std=1", "identity:scale=2", "normal:sigma=1", "normal:std=-1",
+                                  "normal:gain=nan", "uniform:scale=inf", "normal:std=1:gain=2",
+                                  "normal:std=1,gain=2", None, "orthogonal:gain=1e400"])
 def test_from_spec_errors(spec):
-    with pytest.raises(rd.RnndynError, match="init"):
+    with pytest.raises(rd.RnndynError, match="init") as info:
         rd.init.from_spec(spec, 3)
+    assert "NAME[:KEY=VALUE]" in str(info.value)  # every refusal states the grammar
+    assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- the init-spec grammar
+
+_NAMES = sorted(rd.init.INIT_KEYS)
+_VALUES = st.floats(0.0, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def init_specs(draw):
+    name = draw(st.sampled_from(_NAMES))
+    key = draw(st.sampled_from(rd.init.INIT_KEYS[name]))
+    return rd.init.InitSpec(name, key, draw(_VALUES))
+
+
+@given(init_specs())
+def test_spec_round_trip(spec):
+    text = str(spec)
+    assert rd.init.parse_init_spec(text) == spec
+    assert str(rd.init.parse_init_spec(text)) == text  # canonical text is a fixed point
+    if ":" not in text:
+        assert spec.key == "gain" and spec.value == 1.0 and spec.name not in ("uniform", "antisymmetric")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # canonical text never takes the deprecated path, in either reading
+        assert rd.init.parse_init_spec(text, bare_number="gain") == spec == rd.init.parse_init_spec(text)
+
+
+@given(init_specs(), st.sampled_from(["", " ", "  "]), st.booleans())
+def test_spec_whitespace_and_case_do_not_matter(spec, pad, upper):
+    text = str(spec)
+    if upper:
+        text = text.upper().replace("E+", "e+").replace("E-", "e-")
+    name, colon, param = text.partition(":")
+    key, eq, value = param.partition("=")
+    padded = f"{pad}{name}{pad}{colon}{pad}{key}{pad}{eq}{pad}{value}{pad}"
+    assert rd.init.parse_init_spec(padded) == spec
+
+
+_JUNK = st.one_of(
+    st.text(max_size=30).filter(lambda t: t.strip().lower().partition(":")[0].strip() not in rd.init.INIT_NAMES),
+    st.builds(lambda n, k: f"{n}:{k}=1", st.sampled_from(_NAMES), st.text(min_size=1, max_size=8).filter(
+        lambda k: k.strip().lower() not in ("gain", "std", "scale") and "=" not in k)),
+    st.builds(lambda n, v: f"{n}:std={v}", st.sampled_from(["normal", "antisymmetric"]),
+              st.text(max_size=8).filter(lambda v: not _is_number(v))),
+    st.builds(lambda n, v: f"{n}:gain={v!r}", st.sampled_from(_NAMES),
+              st.one_of(st.floats(max_value=-1e-300), st.just(float("inf")), st.just(float("nan")))),
+    st.one_of(st.none(), st.integers(), st.floats(), st.lists(st.integers())),
+)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@given(_JUNK)
+def test_parser_refuses_junk_with_the_grammar(junk):
+    with pytest.raises(rd.RnndynError) as info:
+        rd.init.parse_init_spec(junk)
+    message = str(info.value)
+    assert message.startswith("init: ") and rd.init.INIT_SPEC_GRAMMAR in message
+
+
+@given(st.sampled_from(_NAMES), st.floats(0.01, 10), st.integers(1, 12), st.integers(0, 2**16))
+def test_gain_means_the_same_matrix_as_the_parameter_it_stands_for(name, gain, n, seed):
+    """gain=G is a documented shorthand: std = G/√n (normal), G/(2√n) (antisymmetric), scale = G·√(3/n) (uniform)."""
+    by_gain = rd.init.from_spec(f"{name}:gain={gain!r}", n, rng=seed)
+    own = {"normal": ("std", gain / np.sqrt(n)), "antisymmetric": ("std", gain / (2 * np.sqrt(n))),
+           "uniform": ("scale", gain * np.sqrt(3.0 / n))}
+    if name in own:
+        key, value = own[name][0], float(own[name][1])
+        np.testing.assert_allclose(by_gain, rd.init.from_spec(f"{name}:{key}={value!r}", n, rng=seed), rtol=1e-14)
+    np.testing.assert_array_equal(rd.init.from_spec(name, n, rng=seed) if name not in ("uniform", "antisymmetric")
+                                  else rd.init.from_spec(f"{name}:gain=1", n, rng=seed),
+                                  rd.init.from_spec(f"{name}:gain=1.0", n, rng=seed))
+
+
+def test_gain_is_the_spectral_radius_for_every_initialiser():
+    n = 200
+    for name in _NAMES:
+        W = rd.init.from_spec(f"{name}:gain=0.7", n, rng=1)
+        rho = np.max(np.abs(np.linalg.eigvals(W)))
+        assert abs(rho - 0.7) < 0.1, (name, rho)
+
+
+@pytest.mark.parametrize("spec, meaning, same_as", [
+    ("normal:0.5", "std=0.5, the standard deviation", "normal:std=0.5"),
+    ("uniform:0.1", "scale=0.1, the half-width", "uniform:scale=0.1"),
+    ("antisymmetric:1.0", "std=1, the standard deviation", "antisymmetric:std=1.0"),
+    ("orthogonal:1.1", "gain=1.1, the gain", "orthogonal:gain=1.1"),
+    ("xavier:2", "gain=2, the gain", "xavier_normal:gain=2"),
+    ("uniform", "scale=1", "uniform:scale=1"),
+    ("antisymmetric", "std=1", "antisymmetric:std=1"),
+])
+def test_from_spec_keeps_the_old_bare_forms_with_a_warning_saying_what_they_mean(spec, meaning, same_as):
+    with pytest.warns(DeprecationWarning, match="deprecated") as record:
+        M = rd.init.from_spec(spec, 5, rng=2)
+    assert meaning in str(record[0].message) and f"write {same_as.split(':')[0]}" not in str(record[0].message)
+    np.testing.assert_array_equal(M, rd.init.from_spec(same_as, 5, rng=2))
+
+
+def test_bare_number_as_a_gain_where_it_always_was_one():
+    with pytest.warns(DeprecationWarning, match=r"gain=0\.5, the gain \(spectral radius\): write 'normal:gain=0\.5'"):
+        W = rd.init.from_spec("normal:0.5", 9, rng=3, bare_number="gain")
+    np.testing.assert_array_equal(W, rd.init.from_spec("normal:gain=0.5", 9, rng=3))
+    with pytest.raises(rd.RnndynError, match="bare_number"):
+        rd.init.from_spec("normal", 3, bare_number="std")
+
+
+def test_init_spec_dataclass_validates():
+    assert rd.init.InitSpec("xavier") == rd.init.InitSpec("xavier_normal", "gain", 1.0)
+    for bad in (("nope",), ("normal", "scale", 1.0), ("normal", "std", -1.0), ("normal", "std", "1")):
+        with pytest.raises(rd.RnndynError, match="NAME\\[:KEY=VALUE\\]"):
+            rd.init.InitSpec(*bad)
 
 
 def test_init_argument_errors():

@@ -44,12 +44,13 @@ import scipy.linalg
 import scipy.optimize
 
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng
+from rnndyn.analysis.stability import _eigvals
 from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.kernels.numpy import cell as _ref
 from rnndyn.kernels.scalar import LINEAR, SIGMOID, TANH
-from rnndyn.analysis.stability import _eigvals
+from rnndyn.systems.base import family_of
 
-__all__ = ["FixedPoint", "fixed_points", "classify", "NEUTRAL_TOL"]
+__all__ = ["NEUTRAL_TOL", "FixedPoint", "classify", "fixed_points"]
 
 #: Relative width of the neutral band of the classification. Root finding
 #: returns states to about 1e-10, so eigenvalues of the Jacobian evaluated there
@@ -281,8 +282,9 @@ def fixed_points(cell, x=None, n_starts=64, rng=0, tol=1e-10, bounds=None,
 
     Parameters
     ----------
-    cell : VanillaRNN, EulerRNN or AntisymmetricRNN
-        Any state size n.
+    cell : VanillaRNN, EulerRNN, AntisymmetricRNN, LSTM or Map
+        Any state size n. An LSTM (state [h; c]) or a Map is solved through its
+        ``step`` and ``jacobian`` and classified by the map rule.
     x : array_like, shape (d,), optional
         A constant input; None means no input term (the bias still applies).
     n_starts : int
@@ -421,8 +423,8 @@ def _classified(H, f, reps, resid, tol, neutral_tol, p, X):
 
 
 def _map_fixed_points(m, x, n_starts, rng, tol, bounds, neutral_tol):
-    """Fixed points of a general :class:`~rnndyn.Map` (or an LSTM's map form), classified as a map."""
-    n = m.n
+    """Fixed points of a general :class:`~rnndyn.Map` or an LSTM (state [h; c]), classified as a map."""
+    n = m.dim
     n_starts = as_int(n_starts, "n_starts", minimum=0)
     tol = as_float(tol, "tol", positive=True)
     neutral_tol = as_float(neutral_tol, "neutral_tol", nonnegative=True)

@@ -26,12 +26,12 @@ import numpy as np
 
 from rnndyn import config
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, choice
-from rnndyn.backends import kernel_for
-from rnndyn.systems.cells import CELL_TYPES, AntisymmetricRNN, EulerRNN, VanillaRNN
 from rnndyn.analysis.trajectories import check_memory, prepare, warn_divergence
+from rnndyn.backends import kernel_for
 from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.kernels.params import LOSSES
 from rnndyn.matrices import from_spec
+from rnndyn.systems.cells import CELL_TYPES, AntisymmetricRNN, EulerRNN, VanillaRNN
 
 __all__ = [
     "PARAMETER_FIELDS",
@@ -668,7 +668,7 @@ def gradient_norms(cell="vanilla", inits=None, size=64, steps=100, eps=0.1, gamm
     Examples
     --------
     >>> import rnndyn as rd
-    >>> r = rd.gradient_norms("vanilla", ["identity:1.1", "identity:0.9"], size=1, steps=50,
+    >>> r = rd.gradient_norms("vanilla", ["identity:gain=1.1", "identity:gain=0.9"], size=1, steps=50,
     ...                       activation="linear", input_size=0)
     >>> [round(float(v), 5) for v in r.norms[:, 0]]
     [117.39085, 0.00515]

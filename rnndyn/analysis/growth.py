@@ -25,6 +25,8 @@ orthogonal_product   the same with orthogonal factors (norm stays 1)
 scalar_products      ∂h_T/∂h_0 = w^T of a 1-D linear RNN (117.4 and 0.00515)
 tanh_cliff           h_T and the loss of a 1-D tanh RNN over a parameter grid
 init_variance        empirical variances of Xavier-initialised layers vs theory
+
+References: see :mod:`rnndyn.references`.
 """
 
 from __future__ import annotations

@@ -262,7 +262,9 @@ def lyapunov_spectrum(cell, h0, inputs=None, steps=None, k=None, transient=0, re
     on_chunk = None
     if progress is not None:
         edges = _edges(total, PROGRESS_CHUNKS)
-        on_chunk = lambda t: progress(t, total)  # noqa: E731
+
+        def on_chunk(t):
+            progress(t, total)
     q0 = _initial_basis(n, k)
     _, S, lo, hi, hist, div = run(prep.args, prep.h0, prep.inputs, q0, transient, steps, every, err_from,
                                   return_history, edges, on_chunk)
@@ -292,4 +294,4 @@ def _late_qr_count(steps: int, every: int, err_from: int) -> int:
     return count + (1 if steps % every else 0)
 
 
-__all__ = ["LyapunovSpectrum", "lyapunov_spectrum", "kaplan_yorke"]
+__all__ = ["LyapunovSpectrum", "kaplan_yorke", "lyapunov_spectrum"]

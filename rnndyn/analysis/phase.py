@@ -320,8 +320,8 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     >>> p.eigenvalues.round(2)
     array([-0.15+2.j, -0.15-2.j])
     """
-    from rnndyn.analysis.trajectories import simulate
     from rnndyn.analysis.stability import stability
+    from rnndyn.analysis.trajectories import simulate
 
     _check_2d(cell)
     h0 = _check_inits(inits)

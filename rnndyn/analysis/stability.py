@@ -1,8 +1,8 @@
 """Eigen- and singular spectra, stability regions and the critical diffusion γ.
 
 The sources' central argument is spectral. For a linear map h ↦ M h, eigenvalues
-with |λ| < 1 vanish, |λ| = 1 keep their norm and |λ| > 1 explode (Smerity's post). For the ODE h' = φ(M h) behind the Euler and antisymmetric cells
-the solution is stable when max Re λ(J) ≤ 0 and *critical* when Re λ ≈ 0; its
+with |λ| < 1 vanish, |λ| = 1 keep their norm and |λ| > 1 explode (Smerity's post).
+For the ODE h' = φ(M h) behind the Euler and antisymmetric cells the solution is stable when max Re λ(J) ≤ 0 and *critical* when Re λ ≈ 0; its
 forward-Euler discretisation h_t = h_{t-1} + ε φ(M h_{t-1}) is stable only when
 max_i |1 + ε λ_i(J)| ≤ 1, which purely imaginary eigenvalues always violate —
 hence the diffusion γ of the AntisymmetricRNN (Chang et al., ICLR 2019,
@@ -39,16 +39,16 @@ from rnndyn.kernels.scalar import ACTIVATION_NAMES, LINEAR, RELU
 from rnndyn.systems.base import System, family_of
 
 __all__ = [
+    "JacobianSpectrum",
+    "StabilityReport",
+    "critical_gamma",
     "eigenvalues",
+    "euler_factor",
+    "format_eigenvalues",
+    "jacobian_spectrum",
     "singular_values",
     "spectral_radius",
-    "euler_factor",
-    "critical_gamma",
     "stability",
-    "StabilityReport",
-    "jacobian_spectrum",
-    "JacobianSpectrum",
-    "format_eigenvalues",
 ]
 
 

@@ -19,8 +19,20 @@ and changes nothing else.
 * :mod:`~rnndyn.backends.blas` — the BLAS thread count inside parallel kernels.
 """
 
-from rnndyn.backends.drivers import ALGORITHMS, KERNELS, Backend, KernelBackend, batch_chunk
-from rnndyn.backends.registry import available_backends, cuda_available, get_backend, kernel_for, register_backend
+from rnndyn.backends.drivers import (
+    ALGORITHMS,
+    KERNELS,
+    Backend,
+    KernelBackend,
+    batch_chunk,
+)
+from rnndyn.backends.registry import (
+    available_backends,
+    cuda_available,
+    get_backend,
+    kernel_for,
+    register_backend,
+)
 
 __all__ = [
     "ALGORITHMS",

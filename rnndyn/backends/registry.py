@@ -10,7 +10,7 @@ refuses an unsupported (algorithm, family, backend) triple, with
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from rnndyn import config
 from rnndyn._validate import _describe, choice
@@ -80,7 +80,7 @@ def cuda_available() -> bool:
         from numba import cuda
 
         return bool(cuda.is_available())
-    except Exception:
+    except Exception:  # noqa: BLE001 - a missing or broken CUDA stack means "no GPU", whatever it raises
         return False
 
 

@@ -1,11 +1,19 @@
-"""The registry of the source material's figures, each rebuilt from rnndyn's own computations.
+"""The registry of the source documents' figures, each rebuilt from rnndyn's own computations.
 
 A figure is a function ``build(quick=False) -> matplotlib.figure.Figure``
 registered with :func:`register` under a name, with the source it comes from and a
 one-line description. ``rnndyn figures`` (and :func:`build_all`) rebuild every
-registered figure into ``figures/``; ``quick=True`` asks for small sizes (the
-test-suite uses it). The modules that define figures are imported by
-:func:`_load_all`, so registering a new one is one decorator.
+registered figure into ``figures/`` with :func:`save_figure` (reproducible
+bytes, atomic) and write the gallery (:func:`write_gallery`); ``quick=True``
+asks for small sizes (the test-suite uses it).
+
+One module per source document defines its figures (:data:`FIGURE_MODULES`):
+:mod:`~rnndyn.figures.chang2019` (Chang et al., ICLR 2019),
+:mod:`~rnndyn.figures.smerity` (Smerity's post), :mod:`~rnndyn.figures.csc321`
+(Grosse, CSC321 Lecture 15) and :mod:`~rnndyn.figures.d2l` (Zhang et al., d2l
+§5.4); :func:`_load_all` imports them, so registering a new figure is one
+decorator. This is the layer that both computes (:mod:`rnndyn.analysis`) and
+draws (:mod:`rnndyn.plots`). References: see :mod:`rnndyn.references`.
 """
 
 from __future__ import annotations
@@ -34,15 +42,13 @@ class FigureSpec:
 
 _REGISTRY: dict[str, FigureSpec] = {}
 
-# Modules whose import registers figures (kept explicit: no import-time magic scanning).
+# Modules whose import registers figures, one per source document, in gallery order (kept explicit:
+# no import-time scanning).
 FIGURE_MODULES = [
-    "rnndyn.figures.phase",
-    "rnndyn.figures.norms",
-    "rnndyn.figures.stability",
-    "rnndyn.figures.gradients",
-    "rnndyn.figures.lyapunov",
-    "rnndyn.figures.maps",
-    "rnndyn.figures.d2l",
+    "rnndyn.figures.chang2019",  # Chang, Chen, Haber & Chi, ICLR 2019
+    "rnndyn.figures.smerity",  # Smerity's orthogonal-initialisation post
+    "rnndyn.figures.csc321",  # Grosse, CSC321 Lecture 15
+    "rnndyn.figures.d2l",  # Zhang et al., Dive into Deep Learning §5.4
 ]
 
 
@@ -119,34 +125,68 @@ def _names(names) -> list[str]:
     return out
 
 
-def save_figure(fig, path, fmt: str = "png", dpi: int = DPI, *, bbox_inches=None) -> Path:
-    """Write ``fig`` to ``path`` reproducibly (no dates, fixed SVG ids), atomically.
+def save_figure(fig, path, fmt: str | None = None, dpi: int = DPI, *, bbox_inches=None) -> Path:
+    """Write ``fig`` to ``path`` reproducibly (no dates, fixed SVG ids) and atomically.
+
+    The one way rnndyn writes a figure: the gallery (:func:`build_all`) and the
+    command line's ``--out`` both come here.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
     path : str or Path
-    fmt : {"png", "svg", "pdf"}
+        Its folder is created if missing.
+    fmt : {"png", "svg", "pdf"}, optional
+        Default: the suffix of ``path``.
     dpi : int
+        Resolution of raster output.
     bbox_inches : None or "tight"
-        As in matplotlib's ``savefig``: ``"tight"`` crops to the drawn content.
+        Passed to :meth:`~matplotlib.figure.Figure.savefig`; ``"tight"`` trims
+        the white margin.
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ValidationError
+        A format (or suffix) other than png, svg, pdf.
+
+    Notes
+    -----
+    The file is written to a temporary name in the same folder and renamed, so
+    a reader never sees half a figure; it gets the permissions a plain
+    ``open()`` would give (``0o666`` less the umask).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> _ = fig.add_subplot().plot([0, 1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     print(save_figure(fig, Path(d) / "line.svg").suffix)
+    .svg
     """
     import matplotlib
 
+    path = Path(path)
+    if fmt is None:
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in FORMATS:
+            raise ValidationError(f"path: expected a file ending in .png, .svg or .pdf, got {str(path)!r}")
     if fmt not in FORMATS:
         raise ValidationError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=f".{fmt}", dir=path.parent)
     os.close(fd)
     try:
         with matplotlib.rc_context(_RC):
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches=bbox_inches)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
+        umask = os.umask(0)  # read without changing it: os.umask only reads by setting
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a figure is for everyone to read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,10 +1,14 @@
 """Every drawing function of rnndyn in one namespace: data in, ``matplotlib.figure.Figure`` out.
 
-Plotting never computes: each function takes a result of the library
-(a :class:`~rnndyn.analysis.phase.PhasePortrait`, :class:`~rnndyn.analysis.stability.StabilityReport`,
-:class:`~rnndyn.analysis.gradients.GradientNorms`, :class:`~rnndyn.analysis.lyapunov.LyapunovSpectrum`, ...)
-and draws it. The topic modules (``plots_phase``, ``plots_spectra``, ...) hold the
-code; this module gathers them so ``from rnndyn.plots import plot_phase`` works.
+Plotting never computes and never imports the analyses: each function takes a
+result of the library (a :class:`~rnndyn.analysis.phase.PhasePortrait`,
+:class:`~rnndyn.analysis.stability.StabilityReport`,
+:class:`~rnndyn.analysis.gradients.GradientNorms`,
+:class:`~rnndyn.analysis.lyapunov.LyapunovSpectrum`,
+:class:`~rnndyn.analysis.orbits1d.CobwebDiagram`, ...), recognises it by the
+fields it reads, and draws it. The topic modules (``phase``, ``stability``,
+``gradients``, ``lyapunov``, ``growth``, ``orbits1d``) hold the code; this
+module gathers them so ``from rnndyn.plots import plot_phase`` works.
 
 >>> import rnndyn as rd
 >>> from rnndyn.plots import plot_stability
@@ -14,14 +18,6 @@ True
 """
 
 from rnndyn.plots.gradients import draw_gradient_norms, plot_gradient_norms
-from rnndyn.plots.lyapunov import (
-    plot_jacobian_statistics,
-    plot_lyapunov,
-    plot_lyapunov_convergence,
-    plot_lyapunov_spectra,
-    plot_lyapunov_vs_parameter,
-)
-from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositions
 from rnndyn.plots.growth import (
     plot_activation_gradient,
     plot_fibonacci,
@@ -31,27 +27,35 @@ from rnndyn.plots.growth import (
     plot_power_heatmaps,
     plot_scalar_products,
 )
+from rnndyn.plots.lyapunov import (
+    plot_jacobian_statistics,
+    plot_lyapunov,
+    plot_lyapunov_convergence,
+    plot_lyapunov_spectra,
+    plot_lyapunov_vs_parameter,
+)
+from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositions
 from rnndyn.plots.phase import plot_phase
 from rnndyn.plots.stability import plot_stability
 
 __all__ = [
-    "plot_phase",
-    "plot_stability",
-    "plot_gradient_norms",
     "draw_gradient_norms",
-    "plot_lyapunov",
-    "plot_lyapunov_spectra",
-    "plot_lyapunov_convergence",
-    "plot_lyapunov_vs_parameter",
-    "plot_jacobian_statistics",
-    "plot_norm_growth",
-    "plot_power_heatmaps",
-    "plot_fibonacci",
-    "plot_scalar_products",
     "plot_activation_gradient",
-    "plot_matrix_products",
-    "plot_init_variance",
-    "plot_compositions",
-    "plot_cobweb",
     "plot_bifurcation",
+    "plot_cobweb",
+    "plot_compositions",
+    "plot_fibonacci",
+    "plot_gradient_norms",
+    "plot_init_variance",
+    "plot_jacobian_statistics",
+    "plot_lyapunov",
+    "plot_lyapunov_convergence",
+    "plot_lyapunov_spectra",
+    "plot_lyapunov_vs_parameter",
+    "plot_matrix_products",
+    "plot_norm_growth",
+    "plot_phase",
+    "plot_power_heatmaps",
+    "plot_scalar_products",
+    "plot_stability",
 ]

@@ -7,17 +7,12 @@ built with the object-oriented API, so any backend (Agg included) works.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from rnndyn._validate import as_real_array
 from rnndyn.errors import ValidationError
 from rnndyn.plots._results import require
-
-if TYPE_CHECKING:
-    from rnndyn.analysis.gradients import GradientNorms
 
 __all__ = ["draw_gradient_norms", "plot_gradient_norms"]
 
@@ -37,7 +32,7 @@ def _fmt(v: float) -> str:
     return f"{v:.2e}"
 
 
-def draw_gradient_norms(ax, result: GradientNorms, *, annotate_start: bool = False, legend: bool = True,
+def draw_gradient_norms(ax, result, *, annotate_start: bool = False, legend: bool = True,
                         title: str | None = None) -> None:
     """Draw ‖∂L/∂h_t‖ against t for every line of ``result`` into the Axes ``ax``.
 
@@ -85,7 +80,7 @@ def draw_gradient_norms(ax, result: GradientNorms, *, annotate_start: bool = Fal
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
 
 
-def plot_gradient_norms(result: GradientNorms, *, annotate_start: bool = False, title: str | None = None,
+def plot_gradient_norms(result, *, annotate_start: bool = False, title: str | None = None,
                         figsize=None) -> Figure:
     """One figure of ‖∂L/∂h_t‖ over t, one line per initialisation.
 
@@ -114,7 +109,7 @@ def plot_gradient_norms(result: GradientNorms, *, annotate_start: bool = False, 
     --------
     >>> import rnndyn as rd
     >>> from rnndyn.plots.gradients import plot_gradient_norms
-    >>> r = rd.gradient_norms("vanilla", ["identity:1.1", "identity:0.9"], size=1, steps=50,
+    >>> r = rd.gradient_norms("vanilla", ["identity:gain=1.1", "identity:gain=0.9"], size=1, steps=50,
     ...                       activation="linear", input_size=0)
     >>> fig = plot_gradient_norms(r, annotate_start=True)
     >>> fig.axes[0].get_yscale()

@@ -9,13 +9,13 @@ products of 100 random matrices, Xavier's variances.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from rnndyn._validate import _describe
-from rnndyn.errors import ValidationError
+from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.plots._results import require
 
 __all__ = [
@@ -137,7 +137,9 @@ def plot_power_heatmaps(snapshots: Mapping, *, vmax=None, figsize=None) -> Figur
     3
     """
     if not isinstance(snapshots, Mapping) or not snapshots:
-        raise ArgumentTypeError(f"snapshots: expected a non-empty mapping of label -> PowerSnapshots, got {_describe(snapshots)}")
+        raise ArgumentTypeError(
+            f"snapshots: expected a non-empty mapping of label -> PowerSnapshots, got {_describe(snapshots)}"
+        )
     rows = list(snapshots.items())
     for label, s in rows:
         _need(s, "PowerSnapshots", f"snapshots[{label!r}]")
@@ -343,7 +345,9 @@ def plot_activation_gradient(x, y, dy, name="sigmoid", *, figsize=None) -> Figur
     """
     x, y, dy = (np.asarray(v, dtype=float) for v in (x, y, dy))
     if not (x.ndim == 1 and x.shape == y.shape == dy.shape):
-        raise ValidationError(f"x, y, dy: expected three 1-D arrays of one length, got {x.shape}, {y.shape}, {dy.shape}")
+        raise ValidationError(
+            f"x, y, dy: expected three 1-D arrays of one length, got {x.shape}, {y.shape}, {dy.shape}"
+        )
     fig = Figure(figsize=figsize or (5.5, 3.2), layout="constrained")
     ax = fig.subplots()
     ax.plot(x, y, color="tab:blue", linewidth=2, label=name)
@@ -411,7 +415,8 @@ def plot_matrix_products(gaussian, orthogonal, *, rate=None, figsize=None) -> Fi
     ax.legend(fontsize="small", loc="upper left")
     ax.grid(True, alpha=0.3)
     _matrix_table(fig.add_subplot(gs[0, 1]), gaussian.final,
-                  f"a Gaussian matrix after multiplying {gaussian.norms.size - 1} more (max |entry| {gaussian.max_abs:.2e})")
+                  f"a Gaussian matrix after multiplying {gaussian.norms.size - 1} more "
+                  f"(max |entry| {gaussian.max_abs:.2e})")
     _matrix_table(fig.add_subplot(gs[1, 1]), orthogonal.final,
                   f"an orthogonal matrix after multiplying {orthogonal.norms.size - 1} more")
     return fig

@@ -15,8 +15,13 @@ from rnndyn._validate import _describe
 from rnndyn.errors import ValidationError
 from rnndyn.plots._results import has_fields, require
 
-__all__ = ["plot_lyapunov", "plot_lyapunov_spectra", "plot_lyapunov_convergence", "plot_jacobian_statistics",
-           "plot_lyapunov_vs_parameter"]
+__all__ = [
+    "plot_jacobian_statistics",
+    "plot_lyapunov",
+    "plot_lyapunov_convergence",
+    "plot_lyapunov_spectra",
+    "plot_lyapunov_vs_parameter",
+]
 
 #: What the plots read of a :class:`~rnndyn.analysis.lyapunov.LyapunovSpectrum`.
 _FIELDS = ("exponents", "error", "k", "history", "history_steps")

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnndyn.errors import ArgumentTypeError
-from rnndyn.plots._results import has_fields, require
+from rnndyn.plots._results import require
 
 __all__ = ["plot_bifurcation", "plot_cobweb", "plot_compositions"]
 
@@ -242,7 +242,7 @@ def plot_bifurcation(result, *, figsize=None, markersize: float = 0.4, alpha: fl
     1
     """
     require(result, _BIFURCATION, "result", "BifurcationResult", "rnndyn.analysis.orbits1d.bifurcation")
-    P, keep = result.orbits.shape
+    keep = result.orbits.shape[1]
     X = np.repeat(result.params, keep)
     Y = result.orbits.ravel()
     ok = np.isfinite(Y)

@@ -13,8 +13,6 @@ kind) and ``"field"`` (the quiver of F(h) − h).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
@@ -23,10 +21,7 @@ from matplotlib.lines import Line2D
 from rnndyn.formatting import MINUS, format_eigenvalues, format_number
 from rnndyn.plots._results import require
 
-if TYPE_CHECKING:
-    from rnndyn.analysis.phase import PhasePortrait
-
-__all__ = ["plot_phase", "phase_title", "fixed_point_label", "TRAJECTORY_COLORS", "FIXED_POINT_STYLE"]
+__all__ = ["FIXED_POINT_STYLE", "TRAJECTORY_COLORS", "fixed_point_label", "phase_title", "plot_phase", "state_label"]
 
 #: What :func:`plot_phase` reads of a :class:`~rnndyn.analysis.phase.PhasePortrait`.
 _FIELDS = ("cell", "kind", "label", "matrix_label", "inits", "steps", "trajectories", "diverged_at", "grid", "field",
@@ -59,7 +54,7 @@ _KIND_NAME = {"vanilla": "Vanilla RNN", "euler": "RNN with feedback (Euler)", "a
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _h(t: int) -> str:
+def state_label(t: int) -> str:
     """h with a subscript time, h₅₀."""
     return "h" + str(int(t)).translate(_SUB)
 
@@ -72,7 +67,7 @@ def _point(p) -> str:
     return "(" + ", ".join(_num(float(v)) if v != 0 else "0" for v in p) + ")"
 
 
-def phase_title(portrait: PhasePortrait, short: bool = False) -> str:
+def phase_title(portrait, short: bool = False) -> str:
     """The title :func:`plot_phase` writes: cell, matrix, ε, γ and eig(M) (and max|1+ελ|).
 
     ``short=True`` gives two compact lines for a panel of a multi-panel figure.
@@ -141,7 +136,7 @@ def _step_arrows(ax, traj, color, gid, steps=(0, 1)):
         ann.set_gid(gid)
 
 
-def plot_phase(portrait: PhasePortrait, ax=None, *, title=None, legend: bool = True, colorbar: bool = True,
+def plot_phase(portrait, ax=None, *, title=None, legend: bool = True, colorbar: bool = True,
                figsize=(6.4, 6.4)) -> Figure:
     """Draw a phase portrait: field F(h) − h, trajectories, fixed points.
 
@@ -224,7 +219,7 @@ def plot_phase(portrait: PhasePortrait, ax=None, *, title=None, legend: bool = T
         h0 = portrait.inits[i]
         n0, nT = portrait.initial_norms[i], portrait.final_norms[i]
         end = "diverged" if portrait.diverged_at[i] >= 0 else f"{nT:.3g}"
-        label = f"h₀ = {_point(h0)}: ‖h₀‖ {n0:.3g} → ‖{_h(T)}‖ {end}"
+        label = f"h₀ = {_point(h0)}: ‖h₀‖ {n0:.3g} → ‖{state_label(T)}‖ {end}"
         if smooth[i]:
             (line,) = ax.plot(traj[:, 0], traj[:, 1], "-", color=c, lw=1.1 if crowded else 1.4, marker="o",
                               markersize=ms, label=label, zorder=3)
@@ -274,7 +269,7 @@ def plot_phase(portrait: PhasePortrait, ax=None, *, title=None, legend: bool = T
             Line2D([], [], linestyle="none", marker="o", markersize=7, color="0.6", markeredgecolor="black",
                    label="start h₀"),
             Line2D([], [], linestyle="none", marker="s", markersize=6, markerfacecolor="white",
-                   markeredgecolor="0.4", markeredgewidth=2.0, label=f"end {_h(T)}"),
+                   markeredgecolor="0.4", markeredgewidth=2.0, label=f"end {state_label(T)}"),
         ]
         if len(handles) > 8:  # a legend is not a table: name a few, count the rest
             extra = Line2D([], [], linestyle="none", label=f"… and {len(handles) - 6} more trajectories")

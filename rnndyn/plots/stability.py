@@ -20,8 +20,6 @@ in red in both panels.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -31,9 +29,6 @@ from rnndyn._validate import _describe
 from rnndyn.errors import ValidationError
 from rnndyn.formatting import format_eigenvalues
 from rnndyn.plots._results import has_fields, require
-
-if TYPE_CHECKING:
-    from rnndyn.analysis.stability import StabilityReport
 
 __all__ = ["plot_stability"]
 
@@ -47,7 +42,7 @@ _OUT = {"marker": "o", "markersize": 15, "markerfacecolor": "none", "markeredgec
         "markeredgewidth": 1.6, "linestyle": "none", "zorder": 4}
 
 
-def _points(rep: StabilityReport):
+def _points(rep):
     """(eigenvalues drawn, amplification per eigenvalue, plane) for one report."""
     if rep.eps is not None:
         return rep.ode_eigenvalues, rep.euler_factors, "ode"
@@ -70,7 +65,7 @@ def _check_reports(reports, labels):
     return list(reports), [str(lab) for lab in labels]
 
 
-def _default_label(r: StabilityReport) -> str:
+def _default_label(r) -> str:
     if r.eps is None:
         return r.kind
     g = "" if r.gamma is None else f"γ = {r.gamma:.4g}, "

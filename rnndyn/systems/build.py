@@ -12,6 +12,7 @@ ACTIVATION_CHOICES  the activations the cells accept
 CLASSIC_MAPS        the built-in maps by name (henon, logistic), with their classic start points
 SYSTEM_KINDS        every kind :func:`random_problem` builds: the cells, ``"lstm"`` and the maps
 build_cell          a cell from its kind and parameters
+cell_parameters     which of ε, γ a cell kind takes
 random_problem      a seeded (system, h0, inputs) triple
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "SYSTEM_KINDS",
     "Problem",
     "build_cell",
+    "cell_parameters",
     "random_problem",
 ]
 
@@ -111,6 +113,19 @@ def build_cell(kind, W, *, eps=0.1, gamma=0.0, activation="tanh", V=None, b=None
 
 def _names(cls) -> set:
     return {f.name for f in dataclasses.fields(cls)}
+
+
+def cell_parameters(kind) -> tuple:
+    """The scalar parameters a cell kind takes besides its activation: ``("eps", "gamma")`` or ``()``.
+
+    Examples
+    --------
+    >>> from rnndyn.systems.build import cell_parameters
+    >>> cell_parameters("euler"), cell_parameters("vanilla")
+    (('eps', 'gamma'), ())
+    """
+    names = _names(CELL_TYPES[choice(kind, "cell", CELL_KINDS)])
+    return tuple(p for p in ("eps", "gamma") if p in names)
 
 
 @dataclass(frozen=True)
@@ -228,7 +243,7 @@ def random_problem(kind="antisymmetric", n=None, *, W=None, init="normal", d=0, 
         V = g.normal(0.0, 1.0 / math.sqrt(d), (size, d)) if d else None
         system = build_cell(kind, W, eps=eps, gamma=gamma, activation=activation, V=V)
         desc = f"{kind} cell, n = {size}, {what}"
-        if "eps" in _names(type(system)):
+        if cell_parameters(kind):
             desc += f", ε = {as_float(eps, 'eps'):g}, γ = {as_float(gamma, 'gamma'):g}"
         dim = size
     inputs = g.normal(size=(T, d)) if d else None

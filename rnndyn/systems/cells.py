@@ -32,7 +32,7 @@ from rnndyn.kernels.numpy.cell import step as _step_kernel
 from rnndyn.kernels.params import ACTIVATIONS, CellParams
 from rnndyn.systems.base import System
 
-__all__ = ["CellParams", "CELL_TYPES", "VanillaRNN", "EulerRNN", "AntisymmetricRNN"]
+__all__ = ["CELL_TYPES", "AntisymmetricRNN", "CellParams", "EulerRNN", "VanillaRNN"]
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -195,14 +195,14 @@ class LSTM(System):
         """One step (h, c) ↦ (h', c') from x = [h; c], shape (2n,) or (B, 2n)."""
         X, U, W_ih, batched = self._prepare(x, u)
         out = np.empty_like(X)
-        _lstm_step(X, U, W_ih, self.W_hh, self.b, out)
+        _ref.lstm_step(X, U, W_ih, self.W_hh, self.b, out)
         return out if batched else out[0]
 
     def jacobian(self, x, u=None) -> np.ndarray:
         """∂(h', c')/∂(h, c) at x = [h; c]: (2n, 2n), or (B, 2n, 2n)."""
         X, U, W_ih, batched = self._prepare(x, u)
         out = np.empty((X.shape[0], self.dim, self.dim))
-        _lstm_jacobian(X, U, W_ih, self.W_hh, self.b, out)
+        _ref.lstm_jacobian(X, U, W_ih, self.W_hh, self.b, out)
         return out if batched else out[0]
 
     def __repr__(self) -> str:

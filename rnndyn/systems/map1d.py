@@ -1,4 +1,4 @@
-"""One-dimensional iterated maps: compositions, orbits, cobwebs, fixed points.
+"""One-dimensional iterated maps ``x_{t+1} = f(x_t)`` and the safe expression parser that builds them.
 
 An RNN's hidden state obeys ``h_t = f(h_{t-1}, x_t)``; with the input held fixed,
 this is an *iterated function*, and a scalar iterated map ``x_{t+1} = f(x_t)`` is
@@ -13,12 +13,12 @@ an optional parameter. :func:`parse_map` builds one from ``"logistic:R"``,
 ``"quadratic:C"``, ``"tent:MU"``, ``"sine:R"`` or an expression in ``x`` such as
 ``"3.5*x*(1-x)"``. Expressions are parsed with :mod:`ast` against a whitelist
 and evaluated by a small tree walker (nothing is ever passed to ``eval``); the
-derivative is the symbolic derivative of the same tree.
+derivative is the symbolic derivative of the same tree. :func:`compose` builds
+the k-fold composition with its chain-rule derivative.
 
-Algorithms: :func:`compose`, :func:`orbit`, :func:`cobweb`, :func:`fixed_points`
-(fixed and periodic points, classified sink / source / neutral),
-:func:`lyapunov_1d` and :func:`bifurcation` (orbit diagram over a parameter grid,
-numba kernel ``bifurcation`` in :mod:`rnndyn.kernels.cpu.map1d`).
+This module holds the model only. What is computed over a map — orbits, cobwebs,
+fixed and periodic points, Lyapunov exponents, compositions over an interval and
+orbit diagrams — is in :mod:`rnndyn.analysis.orbits1d`.
 """
 
 from __future__ import annotations
@@ -29,24 +29,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
-from rnndyn import config
-from rnndyn._validate import _describe, as_float, as_int, as_real_array, choice
-from rnndyn.errors import ArgumentTypeError, MemoryLimitError, UnknownNameError, ValidationError
+from rnndyn._validate import _describe, as_float, as_int
+from rnndyn.errors import ArgumentTypeError, UnknownNameError, ValidationError
 
-__all__ = [
-    "BifurcationResult",
-    "FixedPoint",
-    "Map1D",
-    "bifurcation",
-    "cobweb",
-    "compose",
-    "fixed_points",
-    "lyapunov_1d",
-    "orbit",
-    "parse_map",
-]
+__all__ = ["FAMILIES", "Map1D", "compose", "parse_map"]
 
 #: Longest expression string :func:`parse_map` accepts.
 MAX_EXPRESSION_LENGTH = 1000
@@ -194,7 +181,9 @@ def _convert(node, argname: str, spec: str, depth: int):
         if node.id in _CONSTS:
             return ("const", node.id)
         if node.id in _FUNCS:
-            raise ValidationError(f"{argname}: the function {node.id!r} must be called, as in {node.id}(x); got {spec!r}")
+            raise ValidationError(
+                f"{argname}: the function {node.id!r} must be called, as in {node.id}(x); got {spec!r}"
+            )
         raise ValidationError(
             f"{argname}: unknown name {node.id!r}; the only variable is x and the only "
             f"constants are pi and e (allowed are {_ALLOWED}); got {spec!r}"
@@ -664,10 +653,14 @@ def parse_map(spec, *, argname: str = "map") -> Map1D:
                 f"{sorted(FAMILIES)} as 'family:value', or an expression in x; got {spec[:80]!r}"
             )
         if not tail.strip():
-            raise ValidationError(f"{argname}: the family {family!r} needs a value after ':', e.g. '{family}:3.5'; got {spec!r}")
+            raise ValidationError(
+                f"{argname}: the family {family!r} needs a value after ':', e.g. '{family}:3.5'; got {spec!r}"
+            )
         tree = _parse_tree(tail, argname)
         if _has_x(tree):
-            raise ValidationError(f"{argname}: the value after '{family}:' must be a number, not an expression in x; got {spec!r}")
+            raise ValidationError(
+                f"{argname}: the value after '{family}:' must be a number, not an expression in x; got {spec!r}"
+            )
         p = _eval_const(tree)
         if not math.isfinite(p):
             raise ValidationError(f"{argname}: the value after '{family}:' must be finite; got {spec!r}")

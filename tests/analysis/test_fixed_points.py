@@ -8,9 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import rnndyn as rd
-from rnndyn.errors import ArgumentTypeError, RnndynError, ValidationError
 from rnndyn.analysis.fixed_points import NEUTRAL_TOL, classify
-
+from rnndyn.errors import ArgumentTypeError, RnndynError, ValidationError
 from tests.strategies import make_cell
 
 SETTINGS = settings(deadline=None, max_examples=30)
@@ -174,7 +173,8 @@ def test_classify_rule():
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(cell=W0), ArgumentTypeError, "cell: expected an rnndyn cell"),
+    (dict(cell=W0), ArgumentTypeError,
+     r"^cell: expected an rnndyn system \(VanillaRNN, EulerRNN, AntisymmetricRNN, LSTM or Map\), got an array"),
     (dict(x=[1.0, 2.0]), ValidationError, r"x: expected shape \(0,\)"),
     (dict(n_starts=-1), ValidationError, "n_starts"),
     (dict(tol=0), ValidationError, "tol"),

@@ -17,8 +17,13 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import rnndyn as rd  # noqa: E402
 from rnndyn.analysis import growth as norms  # noqa: E402
+from rnndyn.errors import (  # noqa: E402
+    ArgumentTypeError,
+    RnndynError,
+    UnknownNameError,
+    ValidationError,
+)
 from rnndyn.plots import growth as plots_norms
-from rnndyn.errors import ArgumentTypeError, RnndynError, UnknownNameError, ValidationError  # noqa: E402
 
 SETTINGS = settings(deadline=None, max_examples=20)
 

@@ -1,4 +1,4 @@
-"""Tests of rnndyn.systems.map1d (1-D iterated maps, CSC321 Lecture 15) and rnndyn.plots.orbits1d."""
+"""Tests of rnndyn.systems.map1d and rnndyn.analysis.orbits1d (1-D iterated maps, CSC321 Lecture 15) and their plots."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from rnndyn.systems import map1d  # noqa: E402
-from rnndyn.analysis import orbits1d  # noqa: E402
 import rnndyn.plots.orbits1d as plots_maps  # noqa: E402
 from rnndyn import config  # noqa: E402
+from rnndyn.analysis import orbits1d  # noqa: E402
 from rnndyn.errors import (  # noqa: E402
     ArgumentTypeError,
     MemoryLimitError,
@@ -32,6 +31,7 @@ from rnndyn.errors import (  # noqa: E402
 from rnndyn.kernels import cpu as cpu_kernels  # noqa: E402
 from rnndyn.kernels import numpy as ref_kernels  # noqa: E402
 from rnndyn.kernels.params import MAP1D_KINDS  # noqa: E402
+from rnndyn.systems import map1d  # noqa: E402
 
 SETTINGS = settings(deadline=None, max_examples=40)
 
@@ -514,23 +514,58 @@ def test_lyapunov_analytic_cases():
 # ---------------------------------------------------------------------------
 
 
+def test_compositions_result():
+    c = orbits1d.compositions("3.5*x*(1-x)", ks=(0, 1, 6), interval=(0.1, 0.9), samples=11)
+    assert c.ks == (0, 1, 6) and c.interval == (0.1, 0.9) and c.formula == "3.5*x*(1 - x)"
+    np.testing.assert_array_equal(c.x, np.linspace(0.1, 0.9, 11))
+    np.testing.assert_array_equal(c.curves[0], c.x)
+    np.testing.assert_array_equal(c.curves[2], map1d.compose("logistic:3.5", 6)(c.x))
+    with pytest.raises(ValueError):
+        c.curves[0, 0] = 1.0  # read-only
+    with pytest.raises(ValidationError, match=r"^ks\[1\]:"):
+        orbits1d.compositions("logistic:3.5", ks=(1, -2))
+    with pytest.raises(ValidationError, match="^ks:"):
+        orbits1d.compositions("logistic:3.5", ks=())
+    with pytest.raises(ValidationError, match="^samples:"):
+        orbits1d.compositions("logistic:3.5", samples=1)
+    with pytest.raises(ValidationError, match="^interval:"):
+        orbits1d.compositions("logistic:3.5", interval=(1, 0))
+
+
+def test_cobweb_diagram_result():
+    d = orbits1d.cobweb_diagram("quadratic:0.15", [0.05, 0.83], steps=6, interval=(0, 1), samples=5)
+    assert d.formula == "x**2 + 0.15" and d.steps == 6 and d.interval == (0.0, 1.0)
+    np.testing.assert_array_equal(d.x, np.linspace(0, 1, 5))
+    np.testing.assert_array_equal(d.graph, d.x ** 2 + 0.15)
+    for i, x0 in enumerate(d.x0):
+        np.testing.assert_array_equal(d.orbits[i], orbits1d.orbit("quadratic:0.15", x0, 6))
+        np.testing.assert_array_equal(d.paths[i], orbits1d.cobweb("quadratic:0.15", x0, 6))
+    assert d.fixed_points == orbits1d.fixed_points("quadratic:0.15", (0, 1))
+    with pytest.raises(ValidationError, match="^x0:"):
+        orbits1d.cobweb_diagram("quadratic:0.15", [])
+    with pytest.raises(ValidationError, match="^steps:"):
+        orbits1d.cobweb_diagram("quadratic:0.15", 0.1, steps=-1)
+
+
 def test_plot_compositions():
-    fig = plots_maps.plot_compositions("3.5*x*(1-x)")
+    fig = plots_maps.plot_compositions(orbits1d.compositions("3.5*x*(1-x)"))
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     assert [ax.get_title() for ax in fig.axes][:3] == ["$y = f(x)$", "$y = f(f(x))$", "$y = f(f(f(x)))$"]
     ax6 = fig.axes[3]
     curve = [ln for ln in ax6.get_lines() if ln.get_label() != "$y = x$"][0]
     xs = curve.get_xdata()
     np.testing.assert_array_equal(curve.get_ydata(), map1d.compose("logistic:3.5", 6)(xs))
-    assert len(plots_maps.plot_compositions("logistic:3.5", ks=(1, 2)).axes) == 2
-    with pytest.raises(ValidationError, match=r"^ks\[1\]:"):
-        plots_maps.plot_compositions("logistic:3.5", ks=(1, -2))
-    with pytest.raises(ValidationError, match="^ks:"):
-        plots_maps.plot_compositions("logistic:3.5", ks=())
+    assert "3.5·x·(1 - x)" in fig.get_suptitle()
+    assert len(plots_maps.plot_compositions(orbits1d.compositions("logistic:3.5", ks=(1, 2))).axes) == 2
+    with pytest.raises(ArgumentTypeError, match="^result:"):
+        plots_maps.plot_compositions(np.zeros(3))
+    with pytest.raises(ArgumentTypeError, match="ks, interval and samples belong to"):
+        plots_maps.plot_compositions(orbits1d.compositions("logistic:3.5"), ks=(1,))
 
 
 def test_plot_cobweb_marks_fixed_points():
-    fig = plots_maps.plot_cobweb("quadratic:0.15", [0.05, 0.5, 0.83], steps=20, interval=(0, 1))
+    fig = plots_maps.plot_cobweb(orbits1d.cobweb_diagram("quadratic:0.15", [0.05, 0.5, 0.83], steps=20,
+                                                         interval=(0, 1)))
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     ax = fig.axes[0]
     lines = {ln.get_label().split()[0]: ln for ln in ax.get_lines()}
@@ -544,7 +579,28 @@ def test_plot_cobweb_marks_fixed_points():
     legend_texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("sink") for t in legend_texts) and any(t.startswith("source") for t in legend_texts)
     assert fig.axes[1].get_xlabel() == "$t$"
-    assert len(plots_maps.plot_cobweb("logistic:2.8", 0.1, steps=5).axes) == 2
+    (orbit_line,) = [ln for ln in fig.axes[1].get_lines() if ln.get_label() == "$x_0 = 0.5$"]
+    np.testing.assert_array_equal(orbit_line.get_ydata(), orbits1d.orbit("quadratic:0.15", 0.5, 20))
+    assert len(plots_maps.plot_cobweb(orbits1d.cobweb_diagram("logistic:2.8", 0.1, steps=5)).axes) == 2
+    with pytest.raises(ArgumentTypeError, match="^diagram:"):
+        plots_maps.plot_cobweb(orbits1d.compositions("logistic:2.8"))
+
+
+def test_plot_from_a_spec_is_deprecated_but_works():
+    from rnndyn.figures.csc321 import cobweb_figure, compositions_figure
+
+    with pytest.warns(DeprecationWarning, match="plot_cobweb"):
+        old = plots_maps.plot_cobweb("quadratic:0.15", [0.05, 0.83], steps=10, interval=(0, 1))
+    new = cobweb_figure("quadratic:0.15", [0.05, 0.83], steps=10, interval=(0, 1))
+    for a, b in zip(old.axes, new.axes):
+        assert [ln.get_label() for ln in a.get_lines()] == [ln.get_label() for ln in b.get_lines()]
+        for la, lb in zip(a.get_lines(), b.get_lines()):
+            np.testing.assert_array_equal(la.get_xydata(), lb.get_xydata())
+    with pytest.warns(DeprecationWarning, match="plot_compositions"):
+        old = plots_maps.plot_compositions(map1d.parse_map("logistic:3.5"), ks=(1, 2), samples=51)
+    assert len(old.axes) == 2 == len(compositions_figure("logistic:3.5", ks=(1, 2), samples=51).axes)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match=r"^ks\[1\]:"):
+        plots_maps.plot_compositions("logistic:3.5", ks=(1, -2))
 
 
 def test_plot_bifurcation():
@@ -558,7 +614,11 @@ def test_plot_bifurcation():
         plots_maps.plot_bifurcation(res.orbits)
 
 
-@pytest.mark.parametrize("module", [map1d, orbits1d, plots_maps])
+@pytest.mark.parametrize("module", [map1d, orbits1d, plots_maps, "rnndyn.figures.csc321"])
 def test_doctests(module):
+    if isinstance(module, str):
+        import importlib
+
+        module = importlib.import_module(module)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -10,7 +10,6 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import rnndyn as rd  # noqa: E402
-from rnndyn.errors import ValidationError  # noqa: E402
 from rnndyn.analysis.phase import (  # noqa: E402
     PAPER_EPS,
     PAPER_INITS,
@@ -19,6 +18,8 @@ from rnndyn.analysis.phase import (  # noqa: E402
     format_eigenvalues,
     random_inits,
 )
+from rnndyn.errors import ValidationError  # noqa: E402
+from rnndyn.formatting import MINUS  # noqa: E402
 from rnndyn.plots.phase import plot_phase  # noqa: E402
 
 INITS = np.array(PAPER_INITS)
@@ -103,7 +104,7 @@ def test_vanilla_orthogonal_contracts(x, y, name):
     assert np.all(np.diff(n) <= 1e-15) and n[-1] < n[0]
 
 
-# --------------------------------------------------------------------------- the paper's statements (Chang et al., ICLR 2019)
+# ------------------------------------------------------------- the paper's statements (Chang et al., ICLR 2019)
 
 
 def test_fig2_W0_outward_spirals():
@@ -182,10 +183,20 @@ def test_plot_into_given_axes_without_extras():
 
 
 def test_text_helpers():
-    assert format_eigenvalues([-0.15 + 2j, -0.15 - 2j]) == "−0.15 ± 2i"
+    assert format_eigenvalues([-0.15 + 2j, -0.15 - 2j], minus=MINUS) == "−0.15 ± 2i"
+    assert format_eigenvalues([-0.15 + 2j, -0.15 - 2j]) == "-0.15 ± 2i"  # plain text by default
     assert format_eigenvalues([1j, -1j]) == "±i"
     assert format_eigenvalues([2.0, 2.0]) == "2, 2"
-    assert format_eigenvalues([1.0, -1.0]) == "1, −1"
+    assert format_eigenvalues([1.0, -1.0], minus=MINUS) == "1, −1"
+    assert format_eigenvalues([0.5 - 1e-17j]) == "0.5"  # rounding noise is not an imaginary part
+    assert format_eigenvalues([-1e-17 + 4j, -1e-17 - 4j]) == "±4i"
+    assert format_eigenvalues([1 + 2j]) == "1 + 2i" and format_eigenvalues([-3j], minus=MINUS) == "−3i"
+    assert format_eigenvalues(np.arange(10.0), limit=2) == "0, 1, … (10 eigenvalues)"
+    assert format_eigenvalues(np.arange(10.0), limit=None).endswith("8, 9")
+    from rnndyn import formatting
+    from rnndyn.analysis import stability
+
+    assert format_eigenvalues is formatting.format_eigenvalues is stability.format_eigenvalues  # one formatter
     assert describe_cell(feedback("W0")) == "h ← h + ε·tanh((W − γI)h)"
     assert describe_cell(rd.VanillaRNN(np.eye(2))) == "h ← tanh(Wh)"
     assert describe_cell(rd.AntisymmetricRNN(np.eye(2))) == "h ← h + ε·tanh((W − Wᵀ − γI)h)"
@@ -202,7 +213,7 @@ def test_paper_figures(name, panels, matrices):
     from rnndyn import figures
 
     spec = figures.get(name)
-    assert "001" in spec.source
+    assert spec.source.startswith("Chang et al., ICLR 2019, Figure")
     fig = spec.build(quick=True)
     assert len(fig.axes) == panels
     for ax, m in zip(fig.axes, matrices):

@@ -290,6 +290,21 @@ def test_bad_input(call, match):
         call()
 
 
+def test_lstm_map_and_cell_classes_are_refused_with_a_type_error():
+    lstm = rd.LSTM.init(2, rng=0)
+    for call, arg in ((lambda s: rd.stability(s), "cell_or_matrix"),
+                      (lambda s: spectra.critical_gamma(s, eps=0.1), "M_or_cell")):
+        for system in (lstm, rd.systems.henon()):
+            with pytest.raises(ArgumentTypeError, match=rf"^{arg}: expected a cell \(VanillaRNN, EulerRNN, "
+                                                        r"AntisymmetricRNN\) or a matrix, got .*jacobian_spectrum"):
+                call(system)
+        with pytest.raises(ArgumentTypeError, match=rf"^{arg}: expected a system instance, got the class EulerRNN"):
+            call(rd.EulerRNN)
+    # their end-to-end spectra are measured along a trajectory
+    spec = rd.jacobian_spectrum(lstm, np.full(4, 0.1), steps=5)
+    assert spec.eigenvalues.shape == (4,)
+
+
 def test_eps_overrides_cell_eps():
     rep = rd.stability(rd.EulerRNN(W0, eps=0.1), eps=0.5)
     assert rep.eps == 0.5 and rep.euler_factor == pytest.approx(abs(1 + 1j))

@@ -8,14 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from rnndyn_cli.main import cli
 
-from rnndyn import figures  # noqa: E402
-from rnndyn.analysis import orbits1d
+from rnndyn import figures
 from rnndyn.analysis import growth as norms
-from rnndyn_cli.main import cli  # noqa: E402
+from rnndyn.analysis import orbits1d
 
 
 @pytest.fixture()
@@ -38,7 +38,7 @@ def test_figures_list_names_all(runner):
     assert res.exit_code == 0, res.output
     listed = [line.split()[0] for line in res.stdout.strip().splitlines()]
     assert listed == list(figures.registry())
-    for name, spec in figures.registry().items():
+    for spec in figures.registry().values():
         assert " ".join(spec.description.split()) in res.stdout
 
 
@@ -82,14 +82,14 @@ def test_norms_json_parses_and_equals_library(runner):
 
 def test_norms_table_and_figure(runner, tmp_path):
     out = tmp_path / "n.png"
-    res = runner.invoke(cli, ["norms", "--init", "orthogonal:0.9", "--init", "identity", "--size", "4",
+    res = runner.invoke(cli, ["norms", "--init", "orthogonal:gain=0.9", "--init", "identity", "--size", "4",
                               "--steps", "10", "--cell", "vanilla", "--activation", "linear", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert out.stat().st_size > 0
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("vanilla cell, n = 4")
     row = lines[2].split()
-    assert row[0] == "orthogonal:0.9" and float(row[2]) == pytest.approx(0.9**10, rel=1e-3)
+    assert row[0] == "orthogonal:gain=0.9" and float(row[2]) == pytest.approx(0.9**10, rel=1e-3)
     assert row[-1] == "vanishes" and lines[3].endswith("keeps its norm")
     data = json.loads(runner.invoke(cli, ["norms", "--cell", "euler", "--size", "3", "--steps", "4", "--json"]).stdout)
     assert len(data["inits"][0]["jacobian_norms"]) == 5

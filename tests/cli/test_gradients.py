@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from rnndyn_cli.main import cli
 
 import rnndyn as rd
+from rnndyn.analysis.gradients import default_inits
 
 
 def run(args):
@@ -23,22 +24,23 @@ def test_default_picture_vanishing_exploding_flat(tmp_path):
     assert out.exists() and out.stat().st_size > 5000
     assert f"wrote {out}" in res.stderr
     lines = {ln.split()[0]: ln.split() for ln in res.stdout.splitlines()[2:]}
-    assert set(lines) == {"orthogonal", "normal:0.125", "normal:0.75", "identity"}
-    assert lines["orthogonal"][-1] == "kept"
-    assert lines["normal:0.125"][-1] == "vanishing"
-    assert lines["normal:0.75"][-1] == "exploding"
+    orthogonal, small, large, identity = default_inits(16)  # orthogonal, std 0.5/√n, std 3/√n, identity
+    assert set(lines) == {orthogonal, small, large, identity}
+    assert lines[orthogonal][-1] == "kept"
+    assert lines[small][-1] == "vanishing"
+    assert lines[large][-1] == "exploding"
 
 
 def test_json_equals_the_library_result():
     args = ["--cell", "antisymmetric", "--size", "8", "--steps", "40", "--gamma", "0.2", "--eps", "0.05",
-            "--init", "normal:0.3", "--init", "orthogonal,gamma=1,label=damped, γ = 1", "--seed", "3",
+            "--init", "normal:std=0.3", "--init", "orthogonal,gamma=1,label=damped, γ = 1", "--seed", "3",
             "--input-scale", "0.5", "--json"]
     res = run(args)
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    lib = rd.gradient_norms("antisymmetric", ["normal:0.3", "orthogonal,gamma=1,label=damped, γ = 1"], size=8,
+    lib = rd.gradient_norms("antisymmetric", ["normal:std=0.3", "orthogonal,gamma=1,label=damped, γ = 1"], size=8,
                             steps=40, eps=0.05, gamma=0.2, input_scale=0.5, h0=np.zeros(8), rng=3)
-    assert [ln["label"] for ln in data["lines"]] == list(lib.labels) == ["normal:0.3", "damped, γ = 1"]
+    assert [ln["label"] for ln in data["lines"]] == list(lib.labels) == ["normal:std=0.3", "damped, γ = 1"]
     np.testing.assert_array_equal(np.array([ln["norms"] for ln in data["lines"]]), lib.norms)
     assert [ln["gamma"] for ln in data["lines"]] == [0.2, 1.0]
     assert data["times"] == list(range(41)) and data["size"] == 8 and data["out"] is None
@@ -48,8 +50,8 @@ def test_json_equals_the_library_result():
 
 
 def test_csc321_scalar_case():
-    res = run(["--activation", "linear", "--size", "1", "--steps", "50", "--init", "identity:1.1",
-               "--init", "identity:0.9", "--json"])
+    res = run(["--activation", "linear", "--size", "1", "--steps", "50", "--init", "identity:gain=1.1",
+               "--init", "identity:gain=0.9", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert round(data["lines"][0]["norm_at_0"], 1) == 117.4

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from rnndyn_cli.main import cli
 
 import rnndyn as rd
-from rnndyn_cli.main import cli
 
 
 def run(args):

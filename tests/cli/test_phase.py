@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from rnndyn_cli.main import cli
 
 import rnndyn as rd
-from rnndyn_cli.main import cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -72,7 +72,7 @@ def test_inits_random_and_options(runner, tmp_path):
     assert out.read_text().lstrip().startswith("<?xml")
     inits = [t["init"] for t in data["trajectories"]]
     assert inits[:2] == [[0.9, 0.0], [-0.2, -0.4]] and len(inits) == 5
-    np.testing.assert_allclose(inits[2:], rd.phase.random_inits(3, rng=7, box=((-1, 1), (-1, 1))))
+    np.testing.assert_allclose(inits[2:], rd.analysis.phase.random_inits(3, rng=7, box=((-1, 1), (-1, 1))))
     assert data["xlim"] == [-1.0, 1.0] and data["steps"] == 20 and data["eps"] is None
     assert data["cell"] == "vanilla"
 
@@ -116,8 +116,8 @@ def test_help_and_registration(runner):
 
 def test_progress_helper_is_silent_off_a_terminal(runner):
     import click
-
-    from rnndyn_cli.common import json_option, progress
+    from rnndyn_cli.options import json_option
+    from rnndyn_cli.output import progress
 
     @click.command()
     @json_option()

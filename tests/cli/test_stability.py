@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-import rnndyn as rd
 from rnndyn_cli.main import cli
 from rnndyn_cli.stability import format_report
+
+import rnndyn as rd
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 W0 = rd.named_matrix("W0")
@@ -135,17 +135,17 @@ def test_spectrum_writes_plot(runner):
 
 
 def test_spectrum_json_random_and_vanilla(runner):
-    r = run(runner, "spectrum", "--random", "12", "--init", "antisymmetric:0.5", "--cell", "antisymmetric",
+    r = run(runner, "spectrum", "--random", "12", "--init", "antisymmetric:std=0.5", "--cell", "antisymmetric",
             "--gamma", "0.1", "--json", "--out", "a.svg")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    W = rd.init.from_spec("antisymmetric:0.5", 12, rng=0)
+    W = rd.init.from_spec("antisymmetric:std=0.5", 12, rng=0)
     rep = rd.stability(rd.AntisymmetricRNN(W, eps=0.1, gamma=0.1))
     assert len(data) == 1 and data[0]["label"] == "γ = 0.1" and data[0]["summary"] == rep.summary
     assert Path("a.svg").read_text().lstrip().startswith("<?xml")
-    r = run(runner, "spectrum", "--random", "6", "--init", "normal:0.3", "--cell", "vanilla", "--seed", "3")
+    r = run(runner, "spectrum", "--random", "6", "--init", "normal:std=0.3", "--cell", "vanilla", "--seed", "3")
     assert r.exit_code == 0 and Path("spectrum.png").is_file()
-    rep = rd.stability(rd.VanillaRNN(rd.init.from_spec("normal:0.3", 6, rng=3)))
+    rep = rd.stability(rd.VanillaRNN(rd.init.from_spec("normal:std=0.3", 6, rng=3)))
     assert r.stdout.strip() == rep.summary
 
 
@@ -158,7 +158,9 @@ def test_spectrum_critical_without_solution_warns(runner):
 @pytest.mark.parametrize("args, match", [
     (["--matrix", "W0", "--random", "4"], "--matrix, --random"),
     (["--init", "normal"], "--init: only used with --random"),
-    (["--random", "4", "--init", "bogus"], "init: unknown initialiser"),
+    (["--random", "4", "--init", "bogus"], "--init: unknown initialisation 'bogus'"),
+    (["--random", "4", "--init", "normal:gain=x"], "NAME[:KEY=VALUE]"),
+    (["--random", "4", "--init", "orthogonal:std=1"], "orthogonal takes gain"),
     (["--cell", "vanilla", "--critical"], "--critical: a vanilla cell"),
     (["--cell", "vanilla", "--compare", "0.1"], "--compare: a vanilla cell"),
     (["--out", "x.txt"], "--out"),

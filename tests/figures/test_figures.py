@@ -130,3 +130,57 @@ def test_build_errors(tmp_path):
         figures.build_all(tmp_path, names=["nope"])
     with pytest.raises(ValidationError, match="^fmt:"):
         figures.build_all(tmp_path, names=["d2l_sigmoid_gradient"], fmt="jpg")
+
+
+def test_one_module_per_source_document():
+    from pathlib import Path
+
+    from rnndyn.references import REFERENCES, SOURCE_DOCUMENTS
+
+    assert figures.FIGURE_MODULES == list(SOURCE_DOCUMENTS.values())
+    assert set(SOURCE_DOCUMENTS) <= set(REFERENCES)
+    cites = {"rnndyn.figures.chang2019": "Chang et al., ICLR 2019", "rnndyn.figures.smerity": "Smerity",
+             "rnndyn.figures.csc321": "Grosse, CSC321 Lecture 15", "rnndyn.figures.d2l": "Zhang et al., Dive into"}
+    for name, spec in figures.registry().items():
+        module = spec.build.__module__
+        assert module in figures.FIGURE_MODULES, name
+        assert cites[module] in spec.source, name  # the source string names the document
+    # the committed gallery holds exactly the registered figures
+    committed = Path(__file__).resolve().parents[2] / "figures"
+    if committed.is_dir():
+        assert {p.stem for p in committed.glob("*.png")} == set(NAMES)
+
+
+def test_save_figure_format_from_suffix(tmp_path):
+    fig = Figure()
+    fig.add_subplot().plot([0, 1], [1, 0])
+    for fmt in figures.FORMATS:
+        p = figures.save_figure(fig, tmp_path / "sub" / f"f.{fmt.upper()}")
+        assert p.exists() and p.stat().st_size > 0
+    head = (tmp_path / "sub" / "f.PDF").read_bytes()[:5]
+    assert head == b"%PDF-"
+    trimmed = figures.save_figure(fig, tmp_path / "t.png", bbox_inches="tight")
+    assert trimmed.stat().st_size > 0
+    with pytest.raises(ValidationError, match="^path:"):
+        figures.save_figure(fig, tmp_path / "f.jpg")
+    with pytest.raises(ValidationError, match="^fmt:"):
+        figures.save_figure(fig, tmp_path / "f.png", fmt="gif")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "t.png"]  # no temporary file left
+
+
+def test_plots_do_not_import_analysis_or_kernels():
+    import ast
+    from pathlib import Path
+
+    import rnndyn.plots
+
+    for path in Path(rnndyn.plots.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+                node.body = []  # annotations only
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith(("rnndyn.analysis", "rnndyn.kernels", "rnndyn.figures")), (path.name, name)

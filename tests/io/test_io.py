@@ -1,4 +1,5 @@
-"""rnndyn.io: matrices from names and files, trained weights (PyTorch, Keras, Flax layouts), results saved atomically."""
+"""rnndyn.io: matrices from names and files, trained weights (PyTorch, Keras, Flax layouts), results saved
+atomically."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rnndyn as rd
-from rnndyn import io as rio
+from rnndyn.io import results as io_results
 
 # --------------------------------------------------------------------------- helpers
 
@@ -63,7 +64,8 @@ def test_npy_npz_csv_txt(tmp_path):
     for name in ["w.npy", "one.npz", "two.npz:B", "w.csv", "w.txt", "semi.csv"]:
         got = rd.load_matrix(str(tmp_path / name))
         assert np.array_equal(got, 2 * W if name.endswith(":B") else W), name
-    with pytest.raises(rd.LoadError, match=r"holds 2 arrays \['A', 'B'\] and no recognised RNN weights; pick one with .*two.npz:KEY"):
+    with pytest.raises(rd.LoadError,
+                       match=r"holds 2 arrays \['A', 'B'\] and no recognised RNN weights; pick one with .*two.npz:KEY"):
         rd.load_matrix(tmp_path / "two.npz")
     with pytest.raises(rd.LoadError, match=r"has no array 'C'; it holds \['A', 'B'\]"):
         rd.load_matrix(f"{tmp_path / 'two.npz'}:C")
@@ -352,7 +354,7 @@ def _cli():
 
 
 def test_matrix_type_reads_state_dicts(tmp_path):
-    from rnndyn_cli.common import MatrixType
+    from rnndyn_cli.types import MatrixType
 
     sd = random_state_dict()
     np.savez(tmp_path / "my_rnn.npz", **sd)
@@ -361,7 +363,7 @@ def test_matrix_type_reads_state_dicts(tmp_path):
 
 
 def test_matrix_type_reads_pt(tmp_path, torch):
-    from rnndyn_cli.common import MatrixType
+    from rnndyn_cli.types import MatrixType
 
     rnn = torch.nn.RNN(2, 5)
     torch.save(rnn.state_dict(), tmp_path / "my_rnn.pt")
@@ -487,7 +489,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         f.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt  # a crash in the middle of writing
 
-    monkeypatch.setattr(rio, "_write_npz", boom)
+    monkeypatch.setattr(io_results, "_write_npz", boom)
     with pytest.raises(KeyboardInterrupt):
         rd.save_result(_outer(), p)
     assert p.read_bytes() == before  # the old file is untouched
@@ -560,3 +562,21 @@ def test_strings_keep_every_character(tmp_path, suffix):
 
     back = rd.load_result(rd.save_result(R("a\x00\x00", ""), tmp_path / f"r{suffix}"))
     assert back["s"] == "a\x00\x00" and back["empty"] == ""
+
+
+def test_package_reexports_each_module():
+    from rnndyn import io
+    from rnndyn.io import arrays, results, weights
+
+    homes = {"load_array": arrays, "load_cell": weights, "load_recurrent_matrix": weights, "load_matrix": weights,
+             "GatedRecurrentWeights": weights, "save_result": results, "load_result": results}
+    for name, module in homes.items():
+        assert getattr(io, name) is getattr(module, name) is getattr(rd, name)
+        assert name in io.__all__ and name in module.__all__
+
+
+def test_memory_check_is_shared():
+    from rnndyn import _validate
+    from rnndyn.analysis import trajectories
+
+    assert trajectories.check_memory is _validate.check_memory

@@ -1,0 +1,159 @@
+"""Figures of Grosse, CSC321 Lecture 15, "Exploding and Vanishing Gradients" (University of Toronto),
+rebuilt from rnndyn's own computations.
+
+"Why Gradients Explode or Vanish": the 1-D linear RNN (w = 1.1 gives 117.4 after
+50 steps, w = 0.9 gives 0.00515) and the tanh cliff. "Iterated Functions": the
+compositions of f(x) = 3.5 x (1 − x), the cobweb of x_{t+1} = x_t² + 0.15 with its
+sink and source, and the orbit diagram of the logistic family.
+
+:func:`compositions_figure` and :func:`cobweb_figure` draw straight from a map
+spec (``"logistic:3.5"``): they compute with :mod:`rnndyn.analysis.orbits1d` and
+draw with :mod:`rnndyn.plots.orbits1d`.
+
+References: see :mod:`rnndyn.references`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from rnndyn.analysis import growth, orbits1d
+from rnndyn.analysis.gradients import gradient_norms
+from rnndyn.figures import register
+from rnndyn.plots import growth as plots_growth
+from rnndyn.plots.gradients import plot_gradient_norms
+from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositions
+
+__all__ = [
+    "cobweb_figure",
+    "compositions_figure",
+    "csc321_cobweb",
+    "csc321_iterated_functions",
+    "csc321_scalar_gradient",
+    "csc321_scalar_products",
+    "logistic_bifurcation",
+]
+
+CSC321 = "Grosse, CSC321 Lecture 15, 'Iterated Functions'"
+
+
+def compositions_figure(f, ks=(1, 2, 3, 6), interval=(0.0, 1.0), *, samples: int = 1001, figsize=None) -> Figure:
+    """Graphs of ``f``, ``f∘f``, ``f∘f∘f``, … of a map given by its spec, side by side.
+
+    Parameters
+    ----------
+    f : Map1D or str
+        The map (a string goes through :func:`rnndyn.systems.map1d.parse_map`).
+    ks, interval, samples
+        As in :func:`rnndyn.analysis.orbits1d.compositions`.
+    figsize : (float, float), optional
+        As in :func:`rnndyn.plots.orbits1d.plot_compositions`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> len(compositions_figure("logistic:3.5", ks=(1, 2), samples=51).axes)
+    2
+    """
+    return plot_compositions(orbits1d.compositions(f, ks, interval, samples), figsize=figsize)
+
+
+def cobweb_figure(f, x0, steps: int = 30, interval=(0.0, 1.0), *, figsize=None) -> Figure:
+    """Cobweb diagram and phase plot of a map given by its spec, for one or several orbits.
+
+    Parameters
+    ----------
+    f : Map1D or str
+        The map.
+    x0, steps, interval
+        As in :func:`rnndyn.analysis.orbits1d.cobweb_diagram`.
+    figsize : (float, float), optional
+        As in :func:`rnndyn.plots.orbits1d.plot_cobweb`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> len(cobweb_figure("quadratic:0.15", [0.1, 0.8], steps=20).axes)
+    2
+    """
+    return plot_cobweb(orbits1d.cobweb_diagram(f, x0, steps, interval), figsize=figsize)
+
+
+# --------------------------------------------------------------------------- "Why Gradients Explode or Vanish"
+
+
+@register(
+    "csc321_scalar_gradient",
+    "Grosse, CSC321 Lecture 15, 'Why Gradients Explode or Vanish': the 1-D linear case",
+    "‖∂h_T/∂h_t‖ = w^(T−t) for the scalar linear RNN h_t = w h_{t−1}, T = 50, from rnndyn's backprop: "
+    "w = 1.1 gives 117.4 at t = 0 (exploding), w = 0.9 gives 0.00515 (vanishing), w = 1 stays at 1",
+    command="rnndyn gradients --cell vanilla --activation linear --size 1 --steps 50 --init identity:gain=1.1 "
+            "--init identity:gain=0.9",
+)
+def csc321_scalar_gradient(quick=False):
+    r = gradient_norms("vanilla", ["identity:gain=1.1,label=w = 1.1", "identity,label=w = 1",
+                                   "identity:gain=0.9,label=w = 0.9"],
+                       size=1, steps=50, activation="linear", input_size=0, rng=0)
+    return plot_gradient_norms(r, annotate_start=True,
+                               title="CSC321 L15: 1-D linear RNN, T = 50: ∂h_T/∂h_t = w^(T−t)",
+                               figsize=(7.5, 5.0))
+
+
+@register(
+    "csc321_scalar_products",
+    "Grosse, CSC321 Lecture 15, 'Why Gradients Explode or Vanish' (univariate encoder; tanh cliffs)",
+    "∂h_T/∂h_0 = w^T of a 1-D linear RNN for w = 1.1 (117.4 at T = 50) and w = 0.9 (0.00515), from rd.tangent; "
+    "the tanh RNN h_t = tanh(3 h_{t-1} + b): h_T and the loss against b for T = 2, 4, 8, 50 (the cliff)",
+)
+def csc321_scalar_products(quick=False):
+    prods = growth.scalar_products((1.1, 0.9), steps=50)
+    cliff = growth.tanh_cliff(np.linspace(-1.6, -0.3, 301 if quick else 4001), param="b",
+                             steps=(2, 4, 8, 50), w=3.0, h0=0.5, target=1.0)
+    return plots_growth.plot_scalar_products(prods, cliff)
+
+
+# --------------------------------------------------------------------------- "Iterated Functions"
+
+
+@register(
+    "csc321_iterated_functions",
+    CSC321,
+    "graphs of f, f∘f, f∘f∘f and f composed 6 times for f(x) = 3.5x(1 − x), each with y = x: "
+    "more wiggles with every composition",
+    "rnndyn cobweb --map logistic:3.5 --compose 6 --out compositions.png",
+)
+def csc321_iterated_functions(quick=False):
+    return compositions_figure("logistic:3.5", ks=(1, 2, 3, 6), samples=201 if quick else 2001)
+
+
+@register(
+    "csc321_cobweb",
+    CSC321,
+    "cobweb and phase plot of x_{t+1} = x_t² + 0.15: the sink at 0.184 attracts every orbit started below "
+    "the source at 0.816, orbits above it escape",
+    "rnndyn cobweb --map quadratic:0.15 --x0 0 --x0 0.5 --x0 0.8 --x0 0.83 --steps 25 "
+    "--interval -0.05,1.05 --out cobweb.png",
+)
+def csc321_cobweb(quick=False):
+    return cobweb_figure("quadratic:0.15", [0.0, 0.5, 0.8, 0.83], steps=10 if quick else 25, interval=(-0.05, 1.05))
+
+
+@register(
+    "logistic_bifurcation",
+    f"{CSC321} (bonus: the orbit diagram of the lecture's map family)",
+    "orbit diagram of the logistic map x ↦ r x (1 − x) for r in [2.5, 4]: period doubling into chaos; "
+    "r = 3.5 (the lecture's f) sits on the period-4 cycle",
+)
+def logistic_bifurcation(quick=False):
+    P, keep = (200, 50) if quick else (2400, 300)
+    res = orbits1d.bifurcation(np.linspace(2.5, 4.0, P), x0=0.5, transient=1000, keep=keep)
+    fig = plot_bifurcation(res)
+    fig.axes[0].axvline(3.5, color="tab:red", linewidth=0.8, linestyle="--")
+    return fig

@@ -1,0 +1,73 @@
+"""Helpers shared by the test suite: finite differences and the command line.
+
+One implementation of each, so every test means the same thing by "matches
+finite differences" and by "fails with a one-line error".
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def fd_jacobian(f, x, eps: float = 1e-6, relative: bool = False) -> np.ndarray:
+    """Central-difference Jacobian of ``f`` at ``x``: (f(x).size, x.size).
+
+    Parameters
+    ----------
+    f : callable
+        Array in, array out.
+    x : array_like
+        The point; its shape is kept when calling ``f``.
+    eps : float
+        The step; with ``relative=True`` each coordinate's step is
+        ``eps * max(1, |x_j|)`` (for parameters far from 1).
+    """
+    x = np.array(x, dtype=np.float64)
+    flat = x.ravel()
+    y0 = np.asarray(f(x), dtype=np.float64)
+    J = np.empty((y0.size, flat.size))
+    for j in range(flat.size):
+        step = eps * max(1.0, abs(flat[j])) if relative else eps
+        up, dn = flat.copy(), flat.copy()
+        up[j] += step
+        dn[j] -= step
+        J[:, j] = (np.ravel(f(up.reshape(x.shape))) - np.ravel(f(dn.reshape(x.shape)))) / (2 * step)
+    return J
+
+
+def fd_gradient(loss, x, eps: float = 1e-6, relative: bool = True) -> np.ndarray:
+    """Central-difference gradient of a scalar ``loss`` at ``x``, shaped like ``x``."""
+    x = np.array(x, dtype=np.float64)
+    return fd_jacobian(lambda v: np.atleast_1d(loss(v)), x, eps, relative).reshape(x.shape)
+
+
+def run_cli(*args, catch_exceptions: bool = True, **kwargs):
+    """Invoke the ``rnndyn`` command line with click's CliRunner; returns the Result.
+
+    NumPy/rnndyn warnings are silenced here: tests that care about them check
+    stderr of a separate run.
+    """
+    from click.testing import CliRunner
+
+    from rnndyn_cli.main import cli
+
+    argv = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else [str(a) for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CliRunner().invoke(cli, argv, catch_exceptions=catch_exceptions, **kwargs)
+
+
+def assert_one_line_error(res, must: str = "") -> str:
+    """Assert a CLI result is a clean failure: exit 2, one ``Error: …`` line on stderr, no traceback.
+
+    Returns the line; ``must`` (case-insensitive) has to occur in it.
+    """
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exc_info
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    err = res.stderr.strip()
+    assert err.startswith("Error: ") and "\n" not in err, err
+    assert "Traceback" not in res.output
+    assert must.lower() in err.lower(), (must, err)
+    return err
