@@ -8,7 +8,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 # ---- 1-D maps ----
-# Orbit diagrams of scalar iterated maps (rnndyn.systems.map1d.bifurcation). No fast-math
+# Orbit diagrams of scalar iterated maps (rnndyn.analysis.orbits1d.bifurcation). No fast-math
 # here, not even contraction: the orbits are chaotic for most parameters, so one
 # fused multiply-add changes the last bit of an iterate and the difference grows
 # to O(1) within ~50 steps. Without it every step is the same sequence of IEEE
