@@ -96,9 +96,9 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     \b
     $ rnndyn gradients --out gradients.png
     ‖∂L/∂h_t‖ through T = 100 steps, n = 64 (loss: unit)
-    init          cell             ρ(M)      at t=T      at t=0         0/T  verdict
-    orthogonal    vanilla             1           1      0.2094      0.2094  kept
-    normal:0.0625 vanilla        0.5218           1    2.01e-28    2.01e-28  vanishing
+    init             cell                ρ(M)      at t=T      at t=0         0/T  verdict
+    orthogonal       vanilla                1           1      0.2089      0.2089  kept
+    normal:gain=0.5  vanilla           0.5344           1   2.011e-28   2.011e-28  vanishing
     ...
     \b
     $ rnndyn gradients --activation linear --size 1 --steps 50 --init identity:gain=1.1 --init identity:gain=0.9

@@ -15,7 +15,7 @@ MEMORY_LIMIT_BYTES: int = int(os.environ.get("RNNDYN_MEMORY_LIMIT", 4 * 2**30))
 
 #: LLVM fast-math flags allowed in kernels (defined with the kernels, which import
 #: nothing from above them; read-only here).
-from rnndyn.kernels.params import FASTMATH as FASTMATH_FLAGS  # noqa: E402
+from rnndyn.kernels.params import FASTMATH as FASTMATH_FLAGS  # noqa: E402,F401
 
 #: Most batch elements one thread integrates together (a state block of shape
 #: (n, chunk), batch innermost): large enough for SIMD over the batch and to

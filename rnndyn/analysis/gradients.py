@@ -504,10 +504,10 @@ def default_inits(size: int) -> tuple[str, ...]:
     --------
     >>> from rnndyn.analysis.gradients import default_inits
     >>> default_inits(64)
-    ('orthogonal', 'normal:0.0625', 'normal:0.375', 'identity')
+    ('orthogonal', 'normal:gain=0.5', 'normal:gain=3', 'identity')
     """
-    s = math.sqrt(size)
-    return ("orthogonal", f"normal:{0.5 / s:.4g}", f"normal:{3.0 / s:.4g}", "identity")
+    # gain G is N(0, (G/√n)²): the same matrices at every size, named by their radius
+    return ("orthogonal", "normal:gain=0.5", "normal:gain=3", "identity")
 
 
 _ENTRY_KEYS = {"init", "cell", "gamma", "eps", "activation", "label"}

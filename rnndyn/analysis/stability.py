@@ -2,8 +2,9 @@
 
 The sources' central argument is spectral. For a linear map h ↦ M h, eigenvalues
 with |λ| < 1 vanish, |λ| = 1 keep their norm and |λ| > 1 explode (Smerity's post).
-For the ODE h' = φ(M h) behind the Euler and antisymmetric cells the solution is stable when max Re λ(J) ≤ 0 and *critical* when Re λ ≈ 0; its
-forward-Euler discretisation h_t = h_{t-1} + ε φ(M h_{t-1}) is stable only when
+For the ODE h' = φ(M h) behind the Euler and antisymmetric cells the solution is
+stable when max Re λ(J) ≤ 0 and *critical* when Re λ ≈ 0; its forward-Euler
+discretisation h_t = h_{t-1} + ε φ(M h_{t-1}) is stable only when
 max_i |1 + ε λ_i(J)| ≤ 1, which purely imaginary eigenvalues always violate —
 hence the diffusion γ of the AntisymmetricRNN (Chang et al., ICLR 2019,
 "Stability of the forward Euler method").
