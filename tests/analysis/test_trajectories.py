@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import rnndyn as rd
 from rnndyn import config
 from tests.strategies import make_cell, problems
+from tests.helpers import fd_jacobian as _fd_jacobian
 
 
 def rel_err(a, b):
@@ -79,16 +80,6 @@ def test_float32_path_close_to_float64():
 
 
 # --------------------------------------------------------------------------- finite differences
-
-
-def _fd_jacobian(f, h, eps=1e-6):
-    n = h.size
-    J = np.empty((f(h).size, n))
-    for j in range(n):
-        e = np.zeros(n)
-        e[j] = eps
-        J[:, j] = (f(h + e) - f(h - e)) / (2 * eps)
-    return J
 
 
 @given(problems(max_b=1, acts=("tanh", "linear", "sigmoid")))

@@ -19,6 +19,9 @@ from click.testing import CliRunner
 from rnndyn_cli.errors import RnndynGroup, fail
 from rnndyn_cli.main import cli
 
+from tests.helpers import assert_one_line_error as _assert_one_line_error
+from tests.helpers import run_cli as _run
+
 import rnndyn as rd
 
 # --------------------------------------------------------------------------- bad files for --matrix
@@ -90,22 +93,6 @@ def _cases():
             for i, (args, must) in enumerate(cases):
                 yield pytest.param(name, opt, args, must, id=f"{name}{opt}-{i}")
         yield pytest.param(name, "--no-such-option", [], "no-such-option", id=f"{name}-unknown-option")
-
-
-def _run(args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return CliRunner().invoke(cli, args, catch_exceptions=True)
-
-
-def _assert_one_line_error(res, must=""):
-    assert res.exception is None or isinstance(res.exception, SystemExit), res.exc_info
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    err = res.stderr.strip()
-    assert err.startswith("Error: ") and "\n" not in err, err
-    assert "Traceback" not in res.output
-    assert must.lower() in err.lower(), (must, err)
-    return err
 
 
 @pytest.mark.parametrize("command, option, args, must", list(_cases()))

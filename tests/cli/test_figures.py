@@ -16,18 +16,12 @@ from rnndyn_cli.main import cli
 from rnndyn import figures
 from rnndyn.analysis import growth as norms
 from rnndyn.analysis import orbits1d
+from tests.helpers import assert_one_line_error as _one_line_error
 
 
 @pytest.fixture()
 def runner():
     return CliRunner()
-
-
-def _one_line_error(res):
-    assert res.exit_code == 2, res.output
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- figures
