@@ -40,8 +40,7 @@ rng = np.random.default_rng(0)
 n, d, B, T = 8, 3, 4, 50
 cell = rd.EulerRNN(rng.normal(0, 0.3, (n, n)), rng.normal(0, 0.3, (n, d)), np.zeros(n), eps=0.1, gamma=0.05)
 h0 = rng.normal(size=(B, n)); X = rng.normal(size=(B, T, d))
-henon = getattr(getattr(rd, 'systems', None), 'henon', None) or rd.discrete_maps.henon()
-if callable(henon): henon = henon()
+henon = (rd.systems if hasattr(rd, 'systems') else rd.discrete_maps).henon()  # the layout before 0.2 had no rd.systems
 t0 = time.perf_counter(); {expr}; first = time.perf_counter() - t0
 runs = []
 for _ in range(5):
@@ -53,7 +52,9 @@ print(__import__('json').dumps({{'import': t_import, 'first': first, 'warm': sta
 def _run(tree: str, expr: str, cache: str) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=tree, MPLBACKEND="Agg")
     out = subprocess.run([sys.executable, "-c", _SETUP.format(expr=expr)], env=env, cwd=tree,
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{expr!r} failed in {tree}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -63,9 +64,11 @@ def main(argv=None) -> int:
                     help="checkout whose rnndyn is measured (default: this one)")
     ap.add_argument("--label", default="this checkout")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
+    ap.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
     args = ap.parse_args(argv)
     rows = []
-    for name, expr in WORKLOADS.items():
+    for name in args.workloads:
+        expr = WORKLOADS[name]
         with tempfile.TemporaryDirectory() as cache:
             cold = _run(args.tree, expr, cache)
             cached = _run(args.tree, expr, cache)
