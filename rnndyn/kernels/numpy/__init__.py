@@ -11,7 +11,7 @@ itself (activations, one step, the one-step Jacobian), which the cells' own
 
 from __future__ import annotations
 
-import importlib
+from rnndyn.kernels._lazy import lazy_namespace
 
 #: Kernel name -> the module of this package that defines it.
 KERNELS = {
@@ -42,15 +42,4 @@ KERNELS = {
 __all__ = sorted(KERNELS)
 
 
-def __getattr__(name):
-    # Importing a kernel module compiles nothing, but importing all of them costs
-    # time a command that needs one kernel should not pay: resolve names lazily.
-    if name not in KERNELS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{KERNELS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(KERNELS))
+__getattr__, __dir__ = lazy_namespace(__name__, KERNELS, globals())
