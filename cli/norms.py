@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 
-from rnndyn.analysis.growth import CELLS, DEFAULT_INITS
+from rnndyn.analysis.growth import CELLS, DEFAULT_INITS, KEEP_BAND
 
 from .options import (
     activation_option,
@@ -24,33 +22,36 @@ from .output import check_out_suffix, emit_json, write_figure
 from .types import InitSpecType
 
 
-def _verdict(rate: float) -> str:
-    if not math.isfinite(rate):
-        return "diverges"
-    if rate < 0.99:
-        return "vanishes"
-    if rate > 1.01:
-        return "explodes"
-    return "keeps its norm"
-
-
 def growth_record(g, out=None) -> dict:
     """The machine-readable form of a NormGrowth (what ``--json`` prints)."""
     rows = []
     T = int(g.times[-1])
     for i, spec in enumerate(g.inits):
-        final = float(g.norms[i, -1])
-        rate = final ** (1.0 / T) if T > 0 and final > 0 and math.isfinite(final) else float("nan")
         rows.append({
             "init": spec,
             "spectral_radius": float(g.spectral_radius[i]),
-            "final_norm": final,
-            "growth_per_step": rate,
-            "verdict": _verdict(rate) if T > 0 else "n/a",
+            "jacobian_spectral_radius": float(g.jacobian_radius[i]),
+            "final_norm": float(g.norms[i, -1]),
+            "growth_per_step": float(g.growth_per_step[i]),
+            "verdict": g.verdicts[i],
+            "limit_step": None if g.limit_step[i] < 0 else int(g.limit_step[i]),
             "matrix_norms": g.matrix_norms[i],
             "jacobian_norms": None if g.jacobian_norms is None else g.jacobian_norms[i],
         })
-    return {"cell": g.cell, "size": g.size, "steps": T, "times": g.times, "inits": rows, "out": out}
+    return {"cell": g.cell, "size": g.size, "steps": T, "keep_band": KEEP_BAND, "times": g.times, "inits": rows,
+            "out": out}
+
+
+def _final(g, i) -> str:
+    t = int(g.limit_step[i])
+    if t >= 0:
+        return "inf" if g.verdicts[i] == "overflowed" else "0"
+    return f"{float(g.norms[i, -1]):.4g}"
+
+
+def _verdict(g, i) -> str:
+    t = int(g.limit_step[i])
+    return g.verdicts[i] + (f" at t = {t}" if t >= 0 else "")
 
 
 @click.command("norms")
@@ -73,16 +74,24 @@ def growth_record(g, out=None) -> dict:
 def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_json):
     """Norm of repeated products against t, one line per initialisation (Smerity).
 
-    Prints, per initialisation, the spectral radius of W, the norm after T steps
-    and the mean growth factor per step; --out draws the curves on a log axis.
+    Prints, per initialisation, the spectral radius of the one-step Jacobian the
+    cell iterates at h = 0 (ρ(W) for the linear cell), the norm after T steps,
+    the mean growth factor per step and the verdict it gives: "keeps its norm"
+    when log(per step) is within ±0.001, else "vanishes" or "explodes";
+    "overflowed"/"underflowed" with the step where the norm left the
+    floating-point range (per step is then measured before it). --out draws the
+    curves on a log axis.
 
     \b
-    $ rnndyn norms --out norms.png
+    $ rnndyn norms
     linear cell, n = 64, ‖W^t‖
-    init             rho(W)   norm at T=64   per step   verdict
-    normal:gain=0.5  0.5101   5.208e-19      0.5180     vanishes
-    orthogonal       1.0000   1              1.0000     keeps its norm
-    normal:gain=1.5  1.7741   1.386e+16      1.7874     explodes
+    init             ρ(W)       norm at T=64    per step  verdict
+    normal:gain=0.5  0.5101     5.208e-19       0.5180    vanishes
+    orthogonal       1.0000     1               1.0000    keeps its norm
+    normal:gain=1.5  1.7741     1.386e+16       1.7874    explodes
+    ...
+    \b
+    $ rnndyn norms --cell antisymmetric --gamma 0.1 --steps 1000 --out norms.png
     """
     from rnndyn.analysis.growth import norm_growth
 
@@ -98,10 +107,13 @@ def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_j
     if as_json:
         emit_json(rec)
         return
-    what = "‖W^t‖" if cell == "linear" else "‖dh_t/dh_0‖"
+    what = "‖W^t‖" if cell == "linear" else "‖∂h_t/∂h_0‖"
+    rho = "ρ(W)" if cell == "linear" else "ρ(J at 0)"
     width = max(len(r["init"]) for r in rec["inits"]) + 2
     click.echo(f"{cell} cell, n = {size}, {what}")
-    click.echo(f"{'init':<{width}}{'rho(W)':<9}{f'norm at T={steps}':<15}{'per step':<11}verdict")
-    for r in rec["inits"]:
-        click.echo(f"{r['init']:<{width}}{r['spectral_radius']:<9.4f}{r['final_norm']:<15.4g}"
-                   f"{r['growth_per_step']:<11.4f}{r['verdict']}")
+    click.echo(f"{'init':<{width}}{rho:<11}{f'norm at T={steps}':<16}{'per step':<10}verdict")
+    for i, r in enumerate(rec["inits"]):
+        click.echo(f"{r['init']:<{width}}{r['jacobian_spectral_radius']:<11.4f}{_final(g, i):<16}"
+                   f"{r['growth_per_step']:<10.4f}{_verdict(g, i)}")
+    click.echo(f"verdict: log(per step) below, within or above ±{KEEP_BAND:g}: vanishes, keeps its norm, explodes;"
+               " per step is measured before an overflow or underflow")

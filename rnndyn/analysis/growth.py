@@ -32,19 +32,22 @@ References: see :mod:`rnndyn.references`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from rnndyn import matrices
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, choice
-from rnndyn.systems.cells import AntisymmetricRNN, EulerRNN, VanillaRNN
 from rnndyn.analysis.trajectories import check_memory, simulate, tangent
-from rnndyn.errors import ArgumentTypeError, ValidationError
+from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
+from rnndyn.systems.cells import AntisymmetricRNN, EulerRNN, VanillaRNN
 
 __all__ = [
     "CELLS",
     "INIT_SPECS",
+    "KEEP_BAND",
+    "VERDICTS",
     "Cliff",
     "FibonacciPowers",
     "NormGrowth",
@@ -54,6 +57,7 @@ __all__ = [
     "VarianceCheck",
     "fibonacci",
     "gaussian_product",
+    "growth_verdict",
     "init_matrix",
     "init_variance",
     "matrix_product",
@@ -70,6 +74,14 @@ CELLS = ("linear", "vanilla", "euler", "antisymmetric")
 #: Initialiser names :func:`init_matrix` reads (``NAME[:KEY=VALUE]``, :data:`rnndyn.init.INIT_SPEC_GRAMMAR`).
 INIT_SPECS = ("orthogonal", "identity", "normal", "uniform", "xavier", "xavier_normal",
               "xavier_uniform", "antisymmetric")
+
+#: Half-width of the "keeps its norm" band of the mean growth rate per step, on a log scale: a norm
+#: that changes by less than 0.1 % per step (a factor within e^{±0.064} over Smerity's 64 steps,
+#: e^{±1} over 1000) keeps its norm; below the band it vanishes, above it explodes.
+KEEP_BAND: float = 1e-3
+
+#: The verdicts of :func:`norm_growth`, by the measured growth rate and the floating-point range.
+VERDICTS = ("vanishes", "keeps its norm", "explodes", "overflowed", "underflowed")
 
 #: The default initialisations of ``rnndyn norms``: vanishing, norm-keeping, exploding.
 DEFAULT_INITS = ("normal:gain=0.5", "orthogonal", "normal:gain=1.5")
@@ -140,6 +152,22 @@ class NormGrowth:
         None for ``cell="linear"``.
     spectral_radius : ndarray, (k,)
         max |λ(W)|.
+    jacobian_radius : ndarray, (k,)
+        Spectral radius of the one-step Jacobian the cell has at h = 0 with no
+        input: ρ(W) for the linear cell, ρ(φ'(0)·W) for a vanilla cell,
+        ρ(I + ε·φ'(0)·(W − γI)) for an Euler cell and ρ(I + ε·φ'(0)·(W − Wᵀ − γI))
+        for an antisymmetric one — the matrix the cell iterates near the origin.
+    growth_per_step : ndarray, (k,)
+        Mean growth factor per step of :attr:`norms`, (‖·‖_t / ‖·‖_0)^{1/t} at the last
+        step t whose norm is a normal floating-point number (NaN when there is none).
+    verdicts : tuple of str
+        One of :data:`VERDICTS` per initialisation: "overflowed" / "underflowed" when
+        the norm left the floating-point range (at ``limit_step``), otherwise
+        "vanishes", "keeps its norm" or "explodes" by whether log(growth_per_step)
+        lies below, inside or above ±:data:`KEEP_BAND`.
+    limit_step : ndarray of int, (k,)
+        The first t at which the norm overflowed (inf or NaN) or underflowed (below
+        the smallest normal double, 2.2e-308); −1 when it stayed in range.
     cell : str
     size : int
     """
@@ -149,6 +177,10 @@ class NormGrowth:
     matrix_norms: np.ndarray
     jacobian_norms: np.ndarray | None
     spectral_radius: np.ndarray
+    jacobian_radius: np.ndarray
+    growth_per_step: np.ndarray
+    verdicts: tuple
+    limit_step: np.ndarray
     cell: str
     size: int
 
@@ -158,9 +190,60 @@ class NormGrowth:
         return self.matrix_norms if self.jacobian_norms is None else self.jacobian_norms
 
 
+def growth_verdict(norms, band=KEEP_BAND) -> tuple[float, str, int]:
+    """The mean growth factor per step of a norm sequence and what it says.
+
+    Parameters
+    ----------
+    norms : array_like, (T+1,)
+        ‖A_t‖ for t = 0..T, with ‖A_0‖ > 0.
+    band : float
+        Half-width of the "keeps its norm" band of log(growth per step).
+
+    Returns
+    -------
+    rate : float
+        (‖A_t‖ / ‖A_0‖)^{1/t} at the last t before the norm left the range of
+        normal doubles (NaN when that is t = 0, or T = 0).
+    verdict : str
+        "overflowed" or "underflowed" when the norm left the range at some step,
+        else "vanishes", "keeps its norm" or "explodes" (log rate < −band, within
+        ±band, > band); "n/a" when T = 0.
+    limit_step : int
+        The step at which the norm left the range, −1 when it did not.
+
+    Examples
+    --------
+    >>> growth_verdict(0.5 ** np.arange(11))
+    (0.5, 'vanishes', -1)
+    >>> growth_verdict([1.0, 2.0, 4.0, np.inf])
+    (2.0, 'overflowed', 3)
+    """
+    a = np.asarray(norms, dtype=float)
+    T = a.size - 1
+    if T <= 0:
+        return float("nan"), "n/a", -1
+    tiny = np.finfo(float).tiny
+    with np.errstate(invalid="ignore"):
+        over = ~np.isfinite(a)
+        under = ~over & (a < tiny)
+    out = np.flatnonzero(over | under)
+    limit = int(out[0]) if out.size else -1
+    last = (limit if limit >= 0 else T + 1) - 1
+    rate = math.exp((math.log(a[last]) - math.log(a[0])) / last) if last >= 1 and limit != 0 else float("nan")
+    if limit >= 0:
+        return rate, ("overflowed" if over[limit] else "underflowed"), limit
+    lr = math.log(rate)
+    return rate, ("vanishes" if lr < -band else "explodes" if lr > band else "keeps its norm"), -1
+
+
 def _linear_tangent_norms(W: np.ndarray, steps: int) -> np.ndarray:
     # The tangent of h -> W h is W^t itself: the kernel's repeated product is the matrix power.
     return tangent(VanillaRNN(W, activation="linear"), np.zeros(W.shape[0]), steps=steps).norms
+
+
+def _radius(M: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
 def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *, eps=0.1, gamma=0.0,
@@ -191,14 +274,24 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
     Returns
     -------
     NormGrowth
-        inits, times, matrix_norms, jacobian_norms, spectral_radius, cell, size.
+        inits, times, matrix_norms, jacobian_norms, spectral_radius,
+        jacobian_radius, growth_per_step, verdicts, limit_step, cell, size.
+
+    Warns
+    -----
+    DivergenceWarning
+        Once, naming every initialisation whose norm overflowed or underflowed
+        and the step at which it did; the rate and verdict of such a curve are
+        measured on the steps before.
 
     Notes
     -----
     Smerity: "the matrix F^n vanishes if the absolute value of all
     eigenvalues are smaller than 1, maintains a constant norm if they are all
     1, explodes if any is larger than 1", shown there over 64 steps. With a
-    nonlinearity the product is the Jacobian J_t ⋯ J_1 (CSC321 L15).
+    nonlinearity the product is the Jacobian J_t ⋯ J_1 (CSC321 L15). The
+    verdicts come from the measured growth rate (:func:`growth_verdict`), not
+    from ρ(W): a contracting nonlinearity or the Euler step can turn either way.
 
     Examples
     --------
@@ -209,6 +302,8 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
     True
     >>> bool(abs(g.matrix_norms[1, -1] - 1) < 1e-12)
     True
+    >>> g.verdicts
+    ('vanishes', 'keeps its norm', 'explodes')
     """
     if isinstance(inits, str):
         inits = (inits,)
@@ -224,20 +319,38 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
     g = as_rng(rng)
     Ws = [init_matrix(s, n, g) for s in inits]
     check_memory(8.0 * len(Ws) * (T + 1) * 2, "the norms", "use fewer steps")
-    mat = np.array([_linear_tangent_norms(W, T) for W in Ws])
-    radius = np.array([np.max(np.abs(np.linalg.eigvals(W))) for W in Ws])
-    jac = None
-    if cell != "linear":
-        if h0 is None:
-            h = g.standard_normal(n) / math.sqrt(n)
-        else:
-            h = as_real_array(h0, "h0", ndim=1)
-            if h.shape != (n,):
-                raise ValidationError(f"h0: expected shape ({n},) (the size), got {h.shape}")
-        cls = {"vanilla": VanillaRNN, "euler": EulerRNN, "antisymmetric": AntisymmetricRNN}[cell]
-        kw = {"activation": activation} if cell == "vanilla" else {"eps": eps, "gamma": gamma, "activation": activation}
-        jac = np.array([tangent(cls(W, **kw), h, steps=T).norms for W in Ws])
-    return NormGrowth(tuple(inits), np.arange(T + 1), mat, jac, radius, cell, n)
+    with warnings.catch_warnings():
+        # Overflow and underflow are reported once below, per initialisation, in these terms.
+        warnings.simplefilter("ignore", DivergenceWarning)
+        mat = np.array([_linear_tangent_norms(W, T) for W in Ws])
+        radius = np.array([_radius(W) for W in Ws])
+        jac = None
+        cells = None
+        if cell != "linear":
+            if h0 is None:
+                h = g.standard_normal(n) / math.sqrt(n)
+            else:
+                h = as_real_array(h0, "h0", ndim=1)
+                if h.shape != (n,):
+                    raise ValidationError(f"h0: expected shape ({n},) (the size), got {h.shape}")
+            cls = {"vanilla": VanillaRNN, "euler": EulerRNN, "antisymmetric": AntisymmetricRNN}[cell]
+            kw = {"activation": activation} if cell == "vanilla" else {"eps": eps, "gamma": gamma,
+                                                                     "activation": activation}
+            cells = [cls(W, **kw) for W in Ws]
+            jac = np.array([tangent(c, h, steps=T).norms for c in cells])
+    jradius = radius if cells is None else np.array([_radius(c.jacobian(np.zeros(n))) for c in cells])
+    curves = mat if jac is None else jac
+    found = [growth_verdict(row) for row in curves]
+    rate = np.array([f[0] for f in found])
+    verdicts = tuple(f[1] for f in found)
+    limit = np.array([f[2] for f in found], dtype=np.int64)
+    if np.any(limit >= 0):
+        what = "‖W^t‖" if jac is None else "‖∂h_t/∂h_0‖"
+        parts = [f"{spec} {v} at t = {t}" for spec, v, t in zip(inits, verdicts, limit) if t >= 0]
+        warnings.warn(f"{len(parts)} of {len(inits)} curves of {what} left the floating-point range: "
+                      + "; ".join(parts) + " (their rate and verdict are measured on the steps before)",
+                      DivergenceWarning, stacklevel=2)
+    return NormGrowth(tuple(inits), np.arange(T + 1), mat, jac, radius, jradius, rate, verdicts, limit, cell, n)
 
 
 @dataclass(frozen=True)

@@ -345,3 +345,58 @@ def test_plot_errors():
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+# --------------------------------------------------------------------------- verdicts from the measured rate
+
+
+def test_verdict_overflow_and_underflow_are_named_with_their_step():
+    """T = 2000: gain 0.5 underflows and gain 1.5 overflows; neither is called "diverges" or counted once."""
+    with pytest.warns(rd.DivergenceWarning) as rec:
+        g = norms.norm_growth(size=64, steps=2000)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, rd.DivergenceWarning)]
+    assert len(msgs) == 1 and "2 of 3" in msgs[0]
+    assert g.verdicts == ("underflowed", "keeps its norm", "overflowed")
+    # The scaled norm leaves the range where ‖W^t‖ itself does (≈ e^{±708}), not where its square does.
+    for i in (0, 2):
+        t = int(g.limit_step[i])
+        assert abs(t * math.log(g.growth_per_step[i])) == pytest.approx(708.4, abs=3.0)
+    assert g.limit_step[1] == -1
+    # The rate is measured before the limit and agrees with the short run's.
+    short = norms.norm_growth(size=64, steps=200)
+    np.testing.assert_allclose(g.growth_per_step, short.growth_per_step, rtol=2e-2)
+
+
+def test_verdict_uses_the_rate_not_a_loose_band():
+    """A 973x growth over 1000 steps is growth (0.69 % per step), not "keeps its norm"."""
+    g = norms.norm_growth(size=64, steps=1000, cell="antisymmetric", gamma=0.1)
+    assert g.norms[1, -1] > 100
+    assert g.verdicts[1] == "explodes"
+    lr = np.log(g.growth_per_step)
+    expected = tuple("vanishes" if x < -norms.KEEP_BAND else "explodes" if x > norms.KEEP_BAND else "keeps its norm"
+                     for x in lr)
+    assert g.verdicts == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.2, 5.0), st.integers(1, 300))
+def test_growth_verdict_of_a_geometric_sequence(r, T):
+    rate, verdict, limit = norms.growth_verdict(r ** np.arange(T + 1.0))
+    assert limit == -1
+    assert rate == pytest.approx(r, rel=1e-9)
+    lr = math.log(r)
+    assert verdict == ("vanishes" if lr < -norms.KEEP_BAND else "explodes" if lr > norms.KEEP_BAND
+                       else "keeps its norm")
+
+
+def test_jacobian_radius_is_that_of_the_iterated_matrix():
+    g = norms.norm_growth(("orthogonal", "normal:gain=1.5"), size=8, steps=3, cell="antisymmetric", eps=0.1,
+                          gamma=0.2, rng=1)
+    g0 = norms.norm_growth(("orthogonal", "normal:gain=1.5"), size=8, steps=3, rng=1)
+    rng = np.random.default_rng(1)
+    for i, spec in enumerate(("orthogonal", "normal:gain=1.5")):
+        W = norms.init_matrix(spec, 8, rng)
+        J = np.eye(8) + 0.1 * (W - W.T - 0.2 * np.eye(8))
+        assert g.jacobian_radius[i] == pytest.approx(np.max(np.abs(np.linalg.eigvals(J))), rel=1e-12)
+        assert g.spectral_radius[i] == pytest.approx(np.max(np.abs(np.linalg.eigvals(W))), rel=1e-12)
+    np.testing.assert_array_equal(g0.jacobian_radius, g0.spectral_radius)

@@ -2,12 +2,16 @@
 
 import importlib
 import inspect
+import math
 import pkgutil
 
+import numpy as np
 import pytest
 from numba.core.registry import CPUDispatcher
 
-from rnndyn.kernels import cpu, numpy as npk
+import rnndyn as rd
+from rnndyn.kernels import cpu
+from rnndyn.kernels import numpy as npk
 
 # Per-point callbacks handed to the map kernels, not kernels themselves; their batch twins
 # are lstm_step / lstm_jacobian.
@@ -67,3 +71,16 @@ def test_kernels_import_nothing_above_them():
                 origin = getattr(value, "__module__", None) or getattr(value, "__name__", "")
                 if isinstance(origin, str) and origin.startswith("rnndyn."):
                     assert origin.startswith("rnndyn.kernels"), (mod.__name__, origin)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_tangent_norms_are_scaled_not_squared(backend, scale):
+    """‖A‖ of 1e±200 is representable; its sum of squares is not."""
+    cell = rd.VanillaRNN([[scale, 0.0], [0.0, scale / 2]], activation="linear")
+    for norm in ("fro", "spectral"):
+        t = rd.tangent(cell, [0.0, 0.0], steps=1, norm=norm, vectors=np.eye(2), backend=backend)
+        assert int(t.diverged_at) == -1
+        want = scale * (math.sqrt(1.25) if norm == "fro" else 1.0)
+        assert t.norms[-1] == pytest.approx(want, rel=1e-14)
+        np.testing.assert_allclose(t.vector_norms[-1], [scale, scale / 2], rtol=1e-14)

@@ -146,11 +146,22 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b):
 
 @njit(cache=True, error_model="numpy")
 def _fro(A):
+    """‖A‖_F scaled by max|a_ij| first, so that it overflows only when the result does
+    (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range)."""
+    amax = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            v = abs(A[i, j])
+            if not v <= amax:  # also takes NaN, which then propagates
+                amax = v
+    if amax == 0.0 or not math.isfinite(amax):
+        return amax
     s = 0.0
     for i in range(A.shape[0]):
         for j in range(A.shape[1]):
-            s += A[i, j] * A[i, j]
-    return math.sqrt(s)
+            v = A[i, j] / amax
+            s += v * v
+    return amax * math.sqrt(s)
 
 
 @njit(cache=True)
@@ -190,10 +201,7 @@ def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV
                 for c in range(kv):
                     AV[i, c] += aij * vecs[j, c]
         for c in range(kv):
-            s = 0.0
-            for i in range(n):
-                s += AV[i, c] * AV[i, c]
-            vec_norms_b[t, c] = math.sqrt(s)
+            vec_norms_b[t, c] = _fro(AV[:, c:c + 1])
 
 
 @njit(cache=True, error_model="numpy")

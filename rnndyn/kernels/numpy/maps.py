@@ -10,7 +10,7 @@ from rnndyn.kernels.numpy.lyapunov_qr import (
     lyapunov_qr_time,
     qr_positive,
 )
-from rnndyn.kernels.numpy.trajectories import spectral_norm
+from rnndyn.kernels.numpy.trajectories import scaled_norm, spectral_norm
 
 # --------------------------------------------------------------------------- general maps
 
@@ -62,8 +62,8 @@ def map_tangent(h0, inputs, rule, jac, p, vecs, norm_kind, final, jac_out, norms
         A = np.eye(n)
 
         def record(t):
-            norms[bb, t] = spectral_norm(A) if norm_kind == 0 else np.linalg.norm(A)
-            vec_norms[bb, t] = np.linalg.norm(A @ vecs, axis=0)
+            norms[bb, t] = spectral_norm(A) if norm_kind == 0 else scaled_norm(A)
+            vec_norms[bb, t] = scaled_norm(A @ vecs, axis=0)
 
         record(0)
         for t in range(1, T + 1):

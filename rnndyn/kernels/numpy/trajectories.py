@@ -58,6 +58,19 @@ def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, f
     final[:] = H
 
 
+def scaled_norm(X, axis=None):
+    """Euclidean (Frobenius) norm over ``axis``, scaled by max|x| first so that it overflows or
+    underflows only when the result does (the plain sum of squares leaves the range for norms
+    beyond ~1e±154)."""
+    X = np.asarray(X, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        amax = np.max(np.abs(X), axis=axis, keepdims=True) if X.size else np.zeros((1,) * X.ndim)
+        safe = np.where((amax > 0) & np.isfinite(amax), amax, 1.0)
+        out = safe * np.sqrt(np.sum((X / safe) ** 2, axis=axis, keepdims=True))
+        out = np.where((amax > 0) & np.isfinite(amax), out, amax)
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())[()]
+
+
 def spectral_norm(A):
     """Largest singular value of each matrix in a stack (…, n, k)."""
     return np.linalg.norm(A, ord=2, axis=(-2, -1))
@@ -90,9 +103,9 @@ def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind
     def record(t):
         ok = diverged_at < 0  # the SVD refuses NaN input: diverged rows stay NaN
         norms[:, t] = np.nan
-        norms[ok, t] = spectral_norm(A[ok]) if norm_kind == 0 else np.linalg.norm(A[ok], axis=(-2, -1))
+        norms[ok, t] = spectral_norm(A[ok]) if norm_kind == 0 else scaled_norm(A[ok], axis=(-2, -1))
         if vecs.shape[1]:
-            vec_norms[:, t, :] = np.linalg.norm(A @ vecs, axis=1)
+            vec_norms[:, t, :] = scaled_norm(A @ vecs, axis=1)
 
     record(0)
     for t in range(1, T + 1):
