@@ -275,6 +275,10 @@ def _divisors(p: int) -> list[int]:
     return [d for d in range(1, p) if p % d == 0]
 
 
+#: Absolute resolution of the bracketing root search.
+_XTOL = 1e-15
+
+
 def fixed_points(
     f,
     interval=(0.0, 1.0),
@@ -356,7 +360,13 @@ def fixed_points(
     change = np.nonzero(finite[:-1] & finite[1:] & (s[:-1] * s[1:] < 0))[0]
     with np.errstate(all="ignore"):
         for i in change:
-            r = brentq(g_scalar, grid[i], grid[i + 1], xtol=1e-15, rtol=4 * np.finfo(float).eps)
+            r = brentq(g_scalar, grid[i], grid[i + 1], xtol=_XTOL, rtol=4 * np.finfo(float).eps)
+            # Brent stops within xtol of the root, so a root at 0 comes back as ~1e-18; the nearest
+            # multiple of xtol is kept when it is at least as good a root (it is exact there).
+            q = float(np.round(r / _XTOL) * _XTOL)
+            gq = g_scalar(q)
+            if gq == 0.0 or abs(gq) < abs(g_scalar(r)):
+                r = q
             if abs(g_scalar(r)) <= 1e-6 * (1.0 + abs(r)):  # not a pole
                 candidates.append(r)
         ag = np.abs(gv)

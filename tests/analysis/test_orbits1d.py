@@ -622,3 +622,12 @@ def test_doctests(module):
         module = importlib.import_module(module)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(1.1, 4.0))
+def test_logistic_fixed_point_at_zero_is_exactly_zero(r):
+    """A root at 0 found by bracketing is reported as 0, not as a residue of the bracket width."""
+    fps = orbits1d.fixed_points(map1d.parse_map(f"logistic:{r!r}"), interval=(-1.0, 2.0))
+    assert [p.x for p in fps][0] == 0.0
+    assert fps[1].x == pytest.approx(1.0 - 1.0 / r, abs=1e-14)
