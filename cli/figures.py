@@ -6,7 +6,8 @@ import time
 
 import click
 
-from .output import progress
+from .options import json_option
+from .output import emit_json, progress
 
 
 @click.command("figures")
@@ -18,7 +19,8 @@ from .output import progress
               help="Image format.")
 @click.option("--list", "list_only", is_flag=True, help="Print the registered figures and what each shows; build nothing.")
 @click.option("--quick", is_flag=True, help="Small sizes (seconds in all; for smoke tests, not for the gallery).")
-def figures(only, outdir, fmt, list_only, quick):
+@json_option()
+def figures(only, outdir, fmt, list_only, quick, as_json):
     """Rebuild every registered figure of the source documents into OUTDIR, with a README.md gallery.
 
     Each figure is computed by rnndyn from fixed seeds and written without dates,
@@ -26,12 +28,17 @@ def figures(only, outdir, fmt, list_only, quick):
 
     \b
     $ rnndyn figures --list
+    $ rnndyn figures --list --json
     $ rnndyn figures --only smerity_fibonacci --outdir /tmp/figs
     $ rnndyn figures                      # the whole gallery into figures/
     """
     from rnndyn import figures as registry_mod
 
     reg = registry_mod.registry()
+    if list_only and as_json:
+        emit_json([{"name": name, "source": spec.source, "description": " ".join(spec.description.split())}
+                   for name, spec in reg.items()])
+        return
     if list_only:
         width = max((len(n) for n in reg), default=0) + 2
         for name, spec in reg.items():
@@ -45,5 +52,8 @@ def figures(only, outdir, fmt, list_only, quick):
         built.append(b)
         click.echo(f"wrote {b.path} ({b.seconds:.1f} s)", err=True)
     gallery = registry_mod.write_gallery(outdir, fmt=fmt)
+    if as_json:
+        emit_json({"figures": [{"name": b.name, "path": str(b.path), "seconds": b.seconds} for b in built],
+                   "gallery": str(gallery)})
     click.echo(f"{len(built)} figure{'s' if len(built) != 1 else ''} in {time.perf_counter() - t0:.1f} s; "
                f"gallery {gallery}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 
@@ -10,7 +11,15 @@ from .options import json_option
 from .output import emit_json
 
 
+def _version(dist: str) -> str | None:
+    try:
+        return version(dist)
+    except PackageNotFoundError:  # pragma: no cover - a source checkout without metadata
+        return None
+
+
 def collect_info() -> dict:
+    import matplotlib
     import numba
     import numpy
     import scipy
@@ -24,6 +33,8 @@ def collect_info() -> dict:
         "numpy": numpy.__version__,
         "numba": numba.__version__,
         "scipy": scipy.__version__,
+        "matplotlib": matplotlib.__version__,
+        "click": _version("click"),
         "backends": list(available_backends()),
         "cuda_gpu_visible": cuda_available(),
         "numba_threads": numba.get_num_threads(),
@@ -52,7 +63,9 @@ def info(as_json):
 
     \b
     $ rnndyn info
-    rnndyn          0.1.0
+    rnndyn                0.1.0
+    python                3.11.7
+    numpy                 2.4.6
     ...
     """
     data = collect_info()
