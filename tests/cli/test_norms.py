@@ -61,3 +61,11 @@ def test_rho_column_is_that_of_the_iterated_matrix(cell, header):
         if cell == "antisymmetric":
             # ρ(I + ε(W − Wᵀ − γI)) is what the cell iterates; ρ(W) is not
             assert row["jacobian_spectral_radius"] != pytest.approx(row["spectral_radius"], rel=1e-3)
+
+
+def test_json_puts_a_list_of_numbers_on_one_line():
+    res = run_cli("norms", "--size", "3", "--steps", "4", "--json")
+    assert '"times": [0, 1, 2, 3, 4],' in res.stdout
+    rec = json.loads(res.stdout)
+    assert rec["times"] == [0, 1, 2, 3, 4]
+    assert len(res.stdout.splitlines()) < 40
