@@ -142,3 +142,26 @@ def test_matcher():
     assert _matches(["a", "..."], ["a", "b"])
     assert not _matches(["a", "...", "d"], ["a", "b", "c"])
     assert not _matches(["b"], ["a", "b"])
+
+
+def test_readme_claims_about_options_hold():
+    """The README's sentences on --json/--out and on backend= name exactly what exists."""
+    import inspect
+
+    import rnndyn as rd
+    from rnndyn_cli.main import cli
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    drawn = re.search(r"every command that draws \(([^)]*)\) takes `--out PATH`", text)
+    assert drawn, "the README no longer states which commands take --out"
+    draws = set(re.findall(r"`(\w+)`", drawn.group(1)))
+    for name, cmd in cli.commands.items():
+        opts = {o for p in cmd.params for o in getattr(p, "opts", ())}
+        assert "--json" in opts, name
+        assert ("--out" in opts) == (name in draws), name
+    kernels = re.search(r"Every function that runs a kernel \(([^)]*)\) takes `backend=", text)
+    assert kernels, "the README no longer states which functions take backend="
+    for fn in re.findall(r"`(\w+)`", kernels.group(1)):
+        assert "backend" in inspect.signature(getattr(rd, fn)).parameters, fn
+    for fn in ("stability", "fixed_points"):
+        assert "backend" not in inspect.signature(getattr(rd, fn)).parameters, fn
