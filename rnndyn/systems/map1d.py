@@ -383,6 +383,74 @@ def _diff(t):
     return _mul(t, _add(_mul(db, _call("log", a)), _div(_mul(b, da), a)))
 
 
+#: Highest power a derivative is expanded to when it is a polynomial in x.
+_MAX_EXPAND_DEGREE = 12
+
+
+def _poly(t):
+    """{degree: coefficient} of a tree that is a polynomial in x, else None."""
+    k = t[0]
+    if k == "x":
+        return {1: 1.0}
+    if k == "num":
+        return {0: t[1]}
+    if k == "neg":
+        p = _poly(t[1])
+        return None if p is None else {d: -c for d, c in p.items()}
+    if k in ("add", "sub", "mul"):
+        a, b = _poly(t[1]), _poly(t[2])
+        if a is None or b is None:
+            return None
+        out: dict = {}
+        if k == "mul":
+            for da, ca in a.items():
+                for db, cb in b.items():
+                    out[da + db] = out.get(da + db, 0.0) + ca * cb
+        else:
+            sign = 1.0 if k == "add" else -1.0
+            out = dict(a)
+            for d, c in b.items():
+                out[d] = out.get(d, 0.0) + sign * c
+        return out if max(out, default=0) <= _MAX_EXPAND_DEGREE else None
+    if k == "pow" and t[2][0] == "num" and float(t[2][1]).is_integer() and 0 <= t[2][1] <= _MAX_EXPAND_DEGREE:
+        base = _poly(t[1])
+        if base is None or sum(c != 0.0 for c in base.values()) > 1:
+            return None  # a power of a sum stays factored: 3*(x + 1)**2, not 3*x**2 + 6*x + 3
+        out = {0: 1.0}
+        for _ in range(int(t[2][1])):
+            out = _poly(("mul", _from_poly(out), _from_poly(base)))
+        return out
+    return None
+
+
+def _from_poly(p: dict):
+    """The tree of Σ c_d x^d, highest degree first, zero terms dropped."""
+    t = _ZERO
+    for d in sorted(p, reverse=True):
+        c = p[d]
+        if c == 0.0:
+            continue
+        term = _mul(("num", c), _ONE if d == 0 else ("x",) if d == 1 else _pow(("x",), ("num", float(d))))
+        t = term if _is(t, 0.0) else _add(t, term)
+    return t
+
+
+def _collect(t):
+    """Like terms collected: every largest polynomial subtree expanded (``3.5*(1 - x - x)`` -> ``-7*x + 3.5``)."""
+    p = _poly(t)
+    if p is not None:
+        return _from_poly(p)
+    k = t[0]
+    if k in ("x", "num", "const"):
+        return t
+    if k == "neg":
+        return _neg(_collect(t[1]))
+    if k == "call":
+        return _call(t[1], _collect(t[2]))
+    a, b = _collect(t[1]), _collect(t[2])
+    return {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "pow": _pow}[k](a, b)
+
+
 # -- printing --------------------------------------------------------------
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
@@ -673,7 +741,7 @@ def parse_map(spec, *, argname: str = "map") -> Map1D:
         )
     tree = _parse_tree(s, argname)
     expr = _to_str(tree)
-    dtree = _diff(tree)
+    dtree = _collect(_diff(tree))
     return Map1D(
         name=expr,
         f=_TreeFunction(tree),

@@ -250,7 +250,11 @@ def test_symbolic_derivatives_of_each_function():
     for expr, want in cases.items():
         np.testing.assert_allclose(map1d.parse_map(expr).derivative(x), want, rtol=1e-13, err_msg=expr)
     assert map1d.parse_map("sin(x)+0.5*x**2").dexpr == "cos(x) + x"
-    assert map1d.parse_map("3.5*x*(1-x)").dexpr == "3.5*(1 - x) - 3.5*x"
+    # like terms are collected; a power of a sum stays factored
+    assert map1d.parse_map("3.5*x*(1-x)").dexpr == "-7*x + 3.5"
+    assert map1d.parse_map("2*x*x").dexpr == "4*x"
+    assert map1d.parse_map("(x+1)**3").dexpr == "3*(x + 1)**2"
+    assert map1d.parse_map("x**3 - x").dexpr == "3*x**2 - 1"
     const = map1d.parse_map("2")
     np.testing.assert_array_equal(const(np.zeros(3)), [2, 2, 2])
     np.testing.assert_array_equal(const.derivative(np.zeros(3)), [0, 0, 0])
