@@ -58,7 +58,7 @@ from rnndyn.analysis.gradients import (
 )
 from rnndyn.analysis.lyapunov import LyapunovSpectrum, lyapunov_spectrum
 from rnndyn.analysis.stability import JacobianSpectrum, StabilityReport, jacobian_spectrum, stability
-from rnndyn.analysis.fixed_points import FixedPoint, fixed_points
+from rnndyn.analysis.fixed_points import Continuum, FixedPoint, FixedPoints, fixed_points
 from rnndyn.analysis.phase import PhasePortrait, phase_portrait
 from rnndyn import analysis, systems  # noqa: E402  (the namespaces rd.analysis.*, rd.systems.*)
 
@@ -124,6 +124,8 @@ __all__ = [
     "JacobianSpectrum",
     "fixed_points",
     "FixedPoint",
+    "FixedPoints",
+    "Continuum",
     "phase_portrait",
     "PhasePortrait",
     "get_backend",
