@@ -13,6 +13,9 @@ import click
 
 from rnndyn.errors import RnndynError
 
+#: click ≥ 8.2 raises this for a group called without a command; older versions print the help themselves.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 
 class RnndynGroup(click.Group):
     """A click group whose errors are one line on stderr and exit code 2.
@@ -47,6 +50,11 @@ class RnndynGroup(click.Group):
             if debug or not standalone_mode:
                 raise
             code, message = 1, "Aborted!"
+        except _NO_ARGS_IS_HELP as exc:  # bare ``rnndyn``: the help, as with --help
+            if not standalone_mode:
+                raise
+            click.echo(exc.format_message())
+            code = 0
         except click.ClickException as exc:
             if debug or not standalone_mode:
                 raise

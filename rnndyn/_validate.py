@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import warnings
 
 import numpy as np
 
@@ -184,6 +185,11 @@ def check_memory(nbytes: float, what: str, suggestion: str) -> None:
         ``"<what> would need X GiB, more than the limit of Y GiB
         (rnndyn.config.MEMORY_LIMIT_BYTES); <suggestion>"``.
     """
+    if config.MEMORY_LIMIT_PROBLEM is not None:
+        # Said here rather than at import, so that it reaches the user through the caller's warning
+        # display (the command line's one "Warning:" line).
+        problem, config.MEMORY_LIMIT_PROBLEM = config.MEMORY_LIMIT_PROBLEM, None
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
     if nbytes > config.MEMORY_LIMIT_BYTES:
         raise MemoryLimitError(
             f"{what} would need {nbytes / 2**30:.2f} GiB, more than the limit of "

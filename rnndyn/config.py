@@ -9,9 +9,31 @@ from __future__ import annotations
 
 import os
 
+_DEFAULT_MEMORY_LIMIT = 4 * 2**30
+
+
+def _memory_limit_from_env(value: str | None) -> tuple[int, str | None]:
+    """RNNDYN_MEMORY_LIMIT read as a positive number of bytes (``8e9`` or ``8000000000``), and the
+    problem with it, if any (then the default is used)."""
+    if value is None or not value.strip():
+        return _DEFAULT_MEMORY_LIMIT, None
+    try:
+        limit = float(value)
+    except ValueError:
+        limit = float("nan")
+    if not (1 <= limit < float("inf")):
+        return _DEFAULT_MEMORY_LIMIT, (f"RNNDYN_MEMORY_LIMIT: expected a positive number of bytes such as 8e9, "
+                                       f"got {value!r}; using the default of 4 GiB")
+    return int(limit), None
+
+
 #: Largest result (bytes) a call may allocate before it is refused with a
-#: suggestion (``record="last"`` or a stride). Override with RNNDYN_MEMORY_LIMIT.
-MEMORY_LIMIT_BYTES: int = int(os.environ.get("RNNDYN_MEMORY_LIMIT", 4 * 2**30))
+#: suggestion (``record="last"`` or a stride). Override with RNNDYN_MEMORY_LIMIT
+#: (a positive number of bytes; anything else warns and keeps 4 GiB).
+MEMORY_LIMIT_BYTES: int
+MEMORY_LIMIT_BYTES, MEMORY_LIMIT_PROBLEM = _memory_limit_from_env(os.environ.get("RNNDYN_MEMORY_LIMIT"))
+#: Why RNNDYN_MEMORY_LIMIT was not used (said once, as a warning, by the first size check), or None.
+MEMORY_LIMIT_PROBLEM: str | None
 
 #: LLVM fast-math flags allowed in kernels (defined with the kernels, which import
 #: nothing from above them; read-only here).

@@ -255,3 +255,33 @@ def test_console_script_debug_flag_shows_traceback():
                            timeout=120)
     assert debug.returncode != 0
     assert "Traceback (most recent call last)" in debug.stderr and "nosuch" in debug.stderr
+
+
+def test_bare_rnndyn_prints_the_help():
+    from tests.helpers import run_cli
+
+    res = run_cli([])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("Usage: ") and "Commands:" in res.stdout and "\n\n" in res.stdout
+    assert "Error" not in res.output
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "inf", "nan", "0"])
+def test_bad_memory_limit_variable_warns_once_and_keeps_the_default(value):
+    import os
+
+    env = dict(os.environ, RNNDYN_MEMORY_LIMIT=value, MPLBACKEND="Agg")
+    code = "from rnndyn_cli.main import main; main(['norms', '--size', '3', '--steps', '2'])"
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Warning: RNNDYN_MEMORY_LIMIT:") and repr(value) in lines[0]
+    assert "Traceback" not in res.stderr
+
+
+def test_memory_limit_variable_is_read_as_bytes():
+    from rnndyn.config import _memory_limit_from_env
+
+    assert _memory_limit_from_env("8e9") == (8_000_000_000, None)
+    assert _memory_limit_from_env(None)[1] is None
+    assert _memory_limit_from_env("lots")[1].startswith("RNNDYN_MEMORY_LIMIT:")
