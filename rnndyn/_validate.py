@@ -47,6 +47,13 @@ def _from_tensor(x):
     return x
 
 
+def _unreadable(name: str, exc: Exception) -> ValidationError:
+    msg = " ".join(str(exc).split())
+    if "inhomogeneous" in msg:
+        return ValidationError(f"{name}: expected a rectangular array, got nested sequences of different lengths")
+    return ValidationError(f"{name}: could not be read as an array ({type(exc).__name__}: {msg[:160]})")
+
+
 def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False):
     """``x`` as a finite real float array with one of the allowed ``ndim``.
 
@@ -73,8 +80,7 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
     try:
         arr = np.asarray(_from_tensor(x))
     except Exception as exc:  # ragged nested lists, tensors that refuse, and the like
-        msg = " ".join(str(exc).split())[:160]
-        raise ValidationError(f"{name}: could not be read as an array ({type(exc).__name__}: {msg})") from None
+        raise _unreadable(name, exc) from None
     if arr.dtype == object:
         raise ArgumentTypeError(
             f"{name}: expected a real numeric array, got an object array "
@@ -96,6 +102,34 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
         raise ValidationError(
             f"{name}: expected finite values, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}"
         )
+    return arr
+
+
+def as_complex_array(x, name: str, *, what: str = "an array of (complex) numbers", allow_nonfinite: bool = False):
+    """``x`` as a 1-D complex128 array (eigenvalues, say), refusing strings, None, ragged and object input.
+
+    Parameters
+    ----------
+    x : array_like
+    name : str
+        Argument name used in error messages.
+    what : str
+        What was expected, for the messages.
+    allow_nonfinite : bool
+        Let inf and NaN through (a diverged estimate that is to be shown as such).
+    """
+    if x is None or isinstance(x, (str, bytes, dict, set, frozenset)):
+        raise ArgumentTypeError(f"{name}: expected {what}, got {_describe(x)}")
+    try:
+        arr = np.asarray(_from_tensor(x))
+    except Exception as exc:  # ragged nested lists and the like
+        raise _unreadable(name, exc) from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ArgumentTypeError(f"{name}: expected {what}, got {_describe(x)}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = arr.astype(np.complex128).ravel()
+    if not allow_nonfinite and arr.size and not np.all(np.isfinite(arr)):
+        raise ValidationError(f"{name}: expected finite values, found {arr[~np.isfinite(arr)][0]}")
     return arr
 
 

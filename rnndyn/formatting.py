@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnndyn._validate import as_complex_array
+
 __all__ = ["MINUS", "format_eigenvalues", "format_number"]
 
 #: The typographic minus sign (U+2212), for figure text.
@@ -75,7 +77,7 @@ def format_eigenvalues(eigs, digits: int = 4, limit: int | None = 6, *, minus: s
     >>> format_eigenvalues(np.arange(8.0), limit=3)
     '0, 1, 2, … (8 eigenvalues)'
     """
-    z = np.asarray(eigs, dtype=complex).ravel()
+    z = as_complex_array(eigs, "eigs", what="an array of (complex) eigenvalues", allow_nonfinite=True)
     scale = max(1.0, float(np.max(np.abs(z)))) if z.size else 1.0
     tiny = 1e-12 * scale
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from rnndyn._validate import _describe, as_float, as_real_array
+from rnndyn._validate import _describe, as_complex_array, as_float, as_real_array
 from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.formatting import format_eigenvalues
 from rnndyn.kernels.numpy import cell as _ref
@@ -195,12 +195,7 @@ def euler_factor(eigs, eps) -> float:
     >>> round(rd.analysis.stability.euler_factor([2j, -2j], 0.1), 6)  # sqrt(1.04)
     1.019804
     """
-    if isinstance(eigs, (str, bytes)):
-        raise ArgumentTypeError(f"eigs: expected an array of (complex) eigenvalues, got {_describe(eigs)}")
-    lam = np.asarray(eigs)
-    if lam.dtype == object or not np.issubdtype(lam.dtype, np.number):
-        raise ArgumentTypeError(f"eigs: expected an array of (complex) eigenvalues, got {_describe(eigs)}")
-    lam = lam.astype(complex).ravel()
+    lam = as_complex_array(eigs, "eigs", what="an array of (complex) eigenvalues")
     if lam.size == 0:
         raise ValidationError("eigs: expected at least one eigenvalue, got an empty array")
     if not np.all(np.isfinite(lam)):

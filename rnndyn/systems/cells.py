@@ -113,6 +113,16 @@ class _Cell(System):
             object.__setattr__(self, "gamma", as_float(self.gamma, "gamma", nonnegative=True))
         object.__setattr__(self, "activation", _check_activation(self.activation))
 
+    def _check_formed(self, formula: str) -> None:
+        """Refuse weights whose effective matrix M is not representable (W − γI overflowing, say),
+        here rather than as a LAPACK failure deep inside an analysis."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            M = self.kernel_params().M
+        if not np.all(np.isfinite(M)):
+            names = "W, gamma" if self.gamma else "W"
+            raise ValidationError(f"{names}: the cell's matrix {formula} overflows (entries beyond "
+                                  f"{np.finfo(float).max:.3g}); scale the weights down")
+
     @property
     def recurrent_matrix(self) -> np.ndarray:
         """The effective matrix M of the update a_t = M h_{t-1} + V x_t + b."""
@@ -146,6 +156,11 @@ class _Cell(System):
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        unknown = [k for k in changes if k not in fields]
+        if unknown:
+            raise ValidationError(f"{', '.join(unknown)}: not a field of {type(self).__name__}; "
+                                  f"expected one of {', '.join(fields)}")
         return dataclasses.replace(self, **changes)
 
     def _prepare(self, h, x):
@@ -286,6 +301,7 @@ class EulerRNN(_Cell):
 
     def __post_init__(self):
         self._check_common(euler=True)
+        self._check_formed("W − γI")
 
     def kernel_params(self) -> CellParams:
         """The cell unpacked for the kernels (alpha = 1, M = W − γI)."""
@@ -354,6 +370,7 @@ class AntisymmetricRNN(_Cell):
                 raise ValidationError(f"Vz: expected shape {V.shape} (the shape of V), got {Vz.shape}")
             object.__setattr__(self, "Vz", _frozen(Vz))
             object.__setattr__(self, "bz", _frozen(_check_bias(self.bz, "bz", n)))
+        self._check_formed("W − Wᵀ − γI")
 
     def kernel_params(self) -> CellParams:
         """The cell unpacked for the kernels (alpha = 1, M = W − Wᵀ − γI)."""
