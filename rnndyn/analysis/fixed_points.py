@@ -205,6 +205,10 @@ class FixedPoints(tuple):
         """The non-isolated fixed points, or None."""
         return self._continuum
 
+    def extra_fields(self) -> dict:
+        """What :func:`rnndyn.save_result` stores besides the points (``complete``, ``n_starts``, ``continuum``)."""
+        return {"complete": self.complete, "n_starts": self.n_starts, "continuum": self.continuum}
+
     def __repr__(self) -> str:
         return (f"FixedPoints({tuple.__repr__(self)}, complete={self.complete}, n_starts={self.n_starts}, "
                 f"continuum={self.continuum!r})")

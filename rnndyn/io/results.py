@@ -28,7 +28,7 @@ from rnndyn._version import __version__
 from rnndyn.errors import ArgumentTypeError, LoadError, SaveError, ValidationError
 from rnndyn.io.arrays import _npz_keys, _one_line, _open_npz, _read_npz_member
 
-__all__ = ["RESULT_SUFFIXES", "ResultDict", "load_result", "save_result"]
+__all__ = ["MAX_NESTING", "RESULT_SUFFIXES", "ResultDict", "load_result", "save_result"]
 
 #: Suffixes :func:`save_result` writes and :func:`load_result` reads.
 RESULT_SUFFIXES = (".npz", ".json")
@@ -47,18 +47,34 @@ class ResultDict(dict):
         self.metadata = metadata
 
 
-def _flatten_result(obj, key: str, out: dict, none: list) -> None:
+#: Deepest nesting of dataclasses, dicts and sequences a result or its params may have.
+MAX_NESTING = 64
+
+
+def _flatten_result(obj, key: str, out: dict, none: list, _path: tuple = ()) -> None:
     if key == _META_KEY:
         raise SaveError(f"result: the field name {_META_KEY!r} is reserved")
     join = (lambda k: f"{key}.{k}") if key else (lambda k: str(k))
     obj = _from_tensor(obj)
+    container = (dataclasses.is_dataclass(obj) and not isinstance(obj, type)) or isinstance(obj, (Mapping, list, tuple))
+    if container:
+        if any(obj is o for o in _path):
+            raise SaveError(f"result: field {key or '(the result)'!r} contains itself; a result must be a tree")
+        if len(_path) >= MAX_NESTING:
+            raise SaveError(f"result: field {key!r} is nested deeper than {MAX_NESTING} levels")
+        _path = _path + (obj,)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            _flatten_result(getattr(obj, f.name), join(f.name), out, none)
-    elif isinstance(obj, Mapping):
+            _flatten_result(getattr(obj, f.name), join(f.name), out, none, _path)
+        return
+    if isinstance(obj, Mapping):
         for k, v in obj.items():
-            _flatten_result(v, join(k), out, none)
-    elif isinstance(obj, (list, tuple)):
+            if not isinstance(k, (str, int, np.integer)):
+                raise SaveError(f"result: field {key or '(the result)'!r} has a key {_describe(k)} that is not a "
+                                "string or an integer")
+            _flatten_result(v, join(k), out, none, _path)
+        return
+    if isinstance(obj, (list, tuple)):
         simple = all(isinstance(v, (numbers.Number, np.number, np.bool_)) for v in obj) or (
             len(obj) > 0 and all(isinstance(v, str) for v in obj))
         if simple or (len(obj) and all(isinstance(v, np.ndarray) and v.dtype.kind in "biufc"
@@ -66,21 +82,34 @@ def _flatten_result(obj, key: str, out: dict, none: list) -> None:
             a = np.asarray(obj) if len(obj) else np.zeros(0)
             if a.dtype.kind not in "biufcU":  # e.g. integers beyond int64
                 raise SaveError(f"result: field {key!r} cannot be stored as a numeric array")
-            out[key] = a
+            _put(out, key, a)
         else:
             for i, v in enumerate(obj):
-                _flatten_result(v, join(i), out, none)
-    elif obj is None:
-        out[key] = None  # keeps the field order; stored as a name in the metadata
+                _flatten_result(v, join(i), out, none, _path)
+        # A tuple of results that carries more (FixedPoints: complete, n_starts, continuum) says so.
+        extra = getattr(obj, "extra_fields", None)
+        if callable(extra):
+            for k, v in extra().items():
+                _flatten_result(v, join(k), out, none, _path)
+        return
+    if obj is None:
+        _put(out, key, None)  # keeps the field order; stored as a name in the metadata
     elif isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biufcU":
             raise SaveError(f"result: field {key!r} is an array of dtype {obj.dtype}, which cannot be saved as data")
-        out[key] = obj
+        _put(out, key, obj)
     elif isinstance(obj, (bool, np.bool_, numbers.Number, np.number, str)):
-        out[key] = obj
+        _put(out, key, obj)
     else:
         raise SaveError(f"result: field {key!r} holds a {type(obj).__name__}, which is not data "
                         "(arrays, numbers, strings, None, dataclasses, tuples, dicts)")
+
+
+def _put(out: dict, key: str, value) -> None:
+    if key in out:  # {"a.b": 1, "a": {"b": 2}}: two fields, one dotted name
+        raise SaveError(f"result: two fields are both named {key!r} once nested names are joined with dots; "
+                        "rename one of them")
+    out[key] = value
 
 
 def _metadata(result, fields, none, params) -> dict:
@@ -108,13 +137,19 @@ def _type_name(result) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
-def _json_value(x, where):
+def _json_value(x, where, _path: tuple = ()):
     """Parameters (numbers, strings, arrays, nested containers) -> JSON-ready values."""
     x = _from_tensor(x)
+    if isinstance(x, (Mapping, list, tuple)):
+        if any(x is o for o in _path):
+            raise SaveError(f"{where}: contains itself; parameters must be a tree")
+        if len(_path) >= MAX_NESTING:
+            raise SaveError(f"{where}: nested deeper than {MAX_NESTING} levels")
+        _path = _path + (x,)
     if isinstance(x, Mapping):
-        return {str(k): _json_value(v, where) for k, v in x.items()}
+        return {str(k): _json_value(v, where, _path) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_json_value(v, where) for v in x]
+        return [_json_value(v, where, _path) for v in x]
     if isinstance(x, np.ndarray):
         return _encode(x, where)
     if isinstance(x, (bool, np.bool_)):
@@ -207,6 +242,17 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def _as_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(f"path: expected a file path, got {_describe(path)}")
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        raise ArgumentTypeError(f"path: expected a str path, got bytes {_describe(text)}")
+    if "\x00" in text:
+        raise ValidationError(f"path: a file name cannot contain a NUL character, got {text!r}")
+    return Path(text)
+
+
 def save_result(result, path, params=None) -> Path:
     """Write a result (a frozen dataclass of rnndyn, or several) to .npz or .json, atomically.
 
@@ -215,7 +261,9 @@ def save_result(result, path, params=None) -> Path:
     result : dataclass instance, tuple of them, or mapping
         :class:`~rnndyn.Trajectory`, :class:`~rnndyn.Tangent`, a
         ``StabilityReport``, the tuple of ``FixedPoint`` of
-        :func:`~rnndyn.fixed_points`, ... Fields may be arrays, numbers,
+        :func:`~rnndyn.fixed_points` (with its ``complete``, ``n_starts`` and
+        ``continuum``: a tuple with an ``extra_fields()`` method stores those
+        too), ... Fields may be arrays, numbers,
         strings, None, nested dataclasses, tuples and dicts; nested ones are
         flattened with dotted keys (``"0.state"``, ``"report.eigenvalues"``).
     path : str or os.PathLike
@@ -254,16 +302,14 @@ def save_result(result, path, params=None) -> Path:
     >>> back["states"].shape, back.metadata["params"]
     ((6, 2), {'steps': 5})
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError(f"path: expected a file path, got {_describe(path)}")
-    p = Path(os.fspath(path))
+    p = _as_path(path)
     suffix = p.suffix.lower()
     if suffix not in RESULT_SUFFIXES:
         raise SaveError(f"path: expected a file ending in {' or '.join(RESULT_SUFFIXES)}, got {str(p)!r}")
     if p.is_dir():
         raise SaveError(f"path: {str(p)!r} is a folder; expected a file name")
     is_result = (dataclasses.is_dataclass(result) and not isinstance(result, type)) or isinstance(result, Mapping) \
-        or (isinstance(result, (list, tuple)) and len(result) > 0
+        or (isinstance(result, (list, tuple)) and (len(result) > 0 or callable(getattr(result, "extra_fields", None)))
             and all(dataclasses.is_dataclass(r) and not isinstance(r, type) for r in result))
     if not is_result:
         raise ArgumentTypeError(f"result: expected an rnndyn result (a dataclass), a tuple of them or a dict, "
@@ -302,6 +348,18 @@ def _write_npz(f, arrays: dict) -> None:
                 np.lib.format.write_array(m, np.asanyarray(a), allow_pickle=False)
 
 
+def _check_metadata(meta, where: str) -> None:
+    """The parts of the metadata that shape the result must have their documented types."""
+    if not isinstance(meta, dict):
+        raise LoadError(f"{where}: its metadata entry is not a JSON object")
+    for key, ok in (("none", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
+                    ("fields", lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
+                    ("strings", lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v.values()))):
+        if key in meta and not ok(meta[key]):
+            raise LoadError(f"{where}: its metadata entry {key!r} is malformed (expected "
+                            f"{'a list of field names' if key != 'strings' else 'an object of strings'})")
+
+
 def load_result(path) -> ResultDict:
     """Read a file written by :func:`save_result` back into a dict.
 
@@ -326,9 +384,7 @@ def load_result(path) -> ResultDict:
     --------
     See :func:`save_result`.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ArgumentTypeError(f"path: expected a file path, got {_describe(path)}")
-    p = Path(os.fspath(path))
+    p = _as_path(path)
     suffix = p.suffix.lower()
     if suffix not in RESULT_SUFFIXES:
         raise LoadError(f"path: expected a file ending in {' or '.join(RESULT_SUFFIXES)}, got {str(p)!r}")
@@ -338,11 +394,14 @@ def load_result(path) -> ResultDict:
     if suffix == ".json":
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))
+        except RecursionError:
+            raise LoadError(f"{where}: its JSON is nested too deeply to be an rnndyn result") from None
         except (ValueError, OSError) as exc:
             raise LoadError(f"{where}: not valid JSON: truncated or corrupted ({_one_line(exc)})") from None
         if not (isinstance(doc, dict) and isinstance(doc.get("metadata"), dict)
                 and doc["metadata"].get("format") == _RESULT_FORMAT and isinstance(doc.get("fields"), dict)):
             raise LoadError(f"{where}: not an rnndyn result file (no rnndyn metadata)")
+        _check_metadata(doc["metadata"], where)
         fields = {k: _decode(v, k) for k, v in doc["fields"].items()}
         return ResultDict(fields, doc["metadata"])
     fields = {}
@@ -359,16 +418,14 @@ def load_result(path) -> ResultDict:
             if key == _META_KEY:
                 try:
                     meta = json.loads(str(a))
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise LoadError(f"{where}: its metadata entry is corrupted") from None
                 continue
             fields[key] = a.item() if a.ndim == 0 else a
-    if not isinstance(meta, dict):
-        raise LoadError(f"{where}: its metadata entry is not a JSON object")
+    _check_metadata(meta, where)
     for k in meta.get("none", []):
         fields[k] = None
-    strings = meta.get("strings", {})
-    fields.update(strings if isinstance(strings, dict) else {})
+    fields.update(meta.get("strings", {}))
     order = meta.get("fields")
     if isinstance(order, list) and set(order) == set(fields):
         fields = {k: fields[k] for k in order}

@@ -1,0 +1,85 @@
+"""save_result / load_result against colliding, cyclic, deep and malformed input: typed errors, nothing lost."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import rnndyn as rd
+from rnndyn.errors import ArgumentTypeError, LoadError, RnndynError, SaveError, ValidationError
+from rnndyn.io.results import MAX_NESTING
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_colliding_dotted_names_are_refused_not_dropped(tmp_path, suffix):
+    with pytest.raises(SaveError, match="'a.b'"):
+        rd.save_result({"a.b": 1, "a": {"b": 2}}, tmp_path / f"k{suffix}")
+    assert not (tmp_path / f"k{suffix}").exists()
+
+
+def test_self_referencing_result_and_params_are_refused(tmp_path):
+    d: dict = {"x": 1}
+    d["self"] = d
+    with pytest.raises(SaveError, match="contains itself"):
+        rd.save_result(d, tmp_path / "r.json")
+    p: dict = {"eps": 0.1}
+    p["p"] = p
+    with pytest.raises(SaveError, match="contains itself"):
+        rd.save_result({"x": 1}, tmp_path / "r.json", params=p)
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    deep: dict = {"v": 1}
+    for _ in range(5000):
+        deep = {"d": deep}
+    for kw in ({"result": deep}, {"result": {"x": 1}, "params": deep}):
+        with pytest.raises(SaveError, match=f"deeper than {MAX_NESTING}"):
+            rd.save_result(kw["result"], tmp_path / "r.json", params=kw.get("params"))
+
+
+def test_deep_json_file_is_a_load_error(tmp_path):
+    f = tmp_path / "deep.json"
+    f.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(LoadError, match="nested too deeply"):
+        rd.load_result(f)
+
+
+@pytest.mark.parametrize("key, value", [("none", [[1]]), ("fields", [{"a": 1}]), ("strings", {"a": [1]}),
+                                        ("none", "abc")])
+def test_malformed_metadata_is_a_load_error(tmp_path, key, value):
+    good = rd.save_result({"x": np.arange(3.0)}, tmp_path / "r.json")
+    doc = json.loads(good.read_text())
+    doc["metadata"][key] = value
+    good.write_text(json.dumps(doc))
+    with pytest.raises(LoadError, match=f"'{key}' is malformed"):
+        rd.load_result(good)
+
+
+@pytest.mark.parametrize("call", [lambda p: rd.save_result({"x": 1}, p), rd.load_result])
+def test_nul_in_path_is_named(tmp_path, call):
+    with pytest.raises(ValidationError, match="^path: .*NUL"):
+        call(str(tmp_path / "a\x00b.json"))
+
+
+def test_non_string_keys_are_refused(tmp_path):
+    with pytest.raises(SaveError, match="not a string"):
+        rd.save_result({(1, 2): 3}, tmp_path / "r.json")
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_fixed_points_keep_completeness_and_continuum(tmp_path, suffix):
+    cell = rd.EulerRNN(rd.named_matrix("W+"), activation="relu")
+    fps = rd.fixed_points(cell)
+    assert fps.continuum is not None
+    back = rd.load_result(rd.save_result(fps, tmp_path / f"fp{suffix}"))
+    assert back["complete"] is True or back["complete"] == 1
+    assert back["n_starts"] == fps.n_starts
+    assert back["continuum.description"] == fps.continuum.description
+    np.testing.assert_array_equal(back["continuum.samples"], fps.continuum.samples)
+
+
+def test_errors_are_rnndyn_errors():
+    for cls in (SaveError, LoadError, ValidationError, ArgumentTypeError):
+        assert issubclass(cls, RnndynError)
