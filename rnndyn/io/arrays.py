@@ -44,10 +44,12 @@ def _check_npy_header(fp, available: int, where: str) -> None:
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
         shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version == (2, 0):
+    elif version in ((2, 0), (3, 0)):
+        # Version 3 differs from 2 only in the header's text encoding (UTF-8 for structured dtypes
+        # with non-ASCII names), which does not change the shape or the item size read here.
         shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:  # version 3 (structured dtypes with unicode names): np.load's own checks apply
-        return
+    else:
+        raise LoadError(f"{where}: unknown .npy format version {version[0]}.{version[1]}")
     if dtype.hasobject:
         raise LoadError(f"{where}: holds Python objects (dtype {dtype}); rnndyn reads numeric data only "
                         "and never unpickles (allow_pickle=False)")
@@ -60,6 +62,9 @@ def _check_npy_header(fp, available: int, where: str) -> None:
 
 
 def _read_text_table(p: Path) -> np.ndarray:
+    # Every number takes at least two characters ("1,") and becomes 8 bytes, and the text itself is
+    # held while parsing: 5x the file size bounds what reading it allocates.
+    check_memory(5.0 * p.stat().st_size, f"reading the text table {p.name}", "is this the right file?")
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -115,8 +120,26 @@ def _read_npz_member(zf: zipfile.ZipFile, p: Path, key: str, where: str) -> np.n
             raise LoadError(f"{where}: entry {key!r} of {str(p)!r} is not a NumPy array")
     with zf.open(info) as fp:
         _check_npy_header(fp, info.file_size, f"{where} ({p.name}:{key})")
-    with np.load(p, allow_pickle=False) as z:
-        return z[key]
+    # Read from the archive already open: np.load(p)[key] would reopen and re-index the whole
+    # archive for every member (quadratic in the number of members).
+    with zf.open(info) as fp:
+        return np.lib.format.read_array(fp, allow_pickle=False)
+
+
+def check_npz_total(zf: zipfile.ZipFile, p: Path, where: str) -> None:
+    """Refuse an archive whose members together exceed the memory limit, from their headers alone
+    (each member may pass on its own)."""
+    total = 0
+    for info in zf.infolist():
+        with zf.open(info) as fp:
+            if fp.read(6) != b"\x93NUMPY":
+                continue  # reported by the reader of that member
+        with zf.open(info) as fp:
+            version = np.lib.format.read_magic(fp)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(fp)
+        total += math.prod(shape) * dtype.itemsize
+    check_memory(total, f"reading {where} ({len(zf.infolist())} arrays in {p.name})", "is this the right file?")
 
 
 def _npz_keys(zf: zipfile.ZipFile) -> list[str]:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnndyn._validate import _describe, _from_tensor
+from rnndyn._validate import _describe, _from_tensor, check_memory
 from rnndyn._version import __version__
 from rnndyn.errors import ArgumentTypeError, LoadError, SaveError, ValidationError
-from rnndyn.io.arrays import _npz_keys, _one_line, _open_npz, _read_npz_member
+from rnndyn.io.arrays import _npz_keys, _one_line, _open_npz, _read_npz_member, check_npz_total
 
 __all__ = ["MAX_NESTING", "RESULT_SUFFIXES", "ResultDict", "load_result", "save_result"]
 
@@ -203,13 +203,28 @@ def _decode(v, key):
         if dt.kind not in "biufcU":
             raise ValueError(f"dtype {dt} is not data")
         data = v["data"]
-        if dt.kind == "c":
-            flat = np.array([complex(float(re), float(im)) for re, im in data], dtype=dt)
-        elif dt.kind == "f":
-            flat = np.array([float(z) for z in data], dtype=dt)
+        count = math.prod(shape)
+        if not isinstance(data, list) or len(data) != count or min(shape, default=0) < 0:
+            raise ValueError(f"shape {list(shape)} does not match {len(data) if isinstance(data, list) else 'no'} "
+                             "data values")
+        if dt.kind == "U":
+            # The width the strings need, not the one declared: "<U200000000" for one short string
+            # would otherwise allocate hundreds of MB.
+            flat = np.array([str(z) for z in data], dtype=str) if data else np.zeros(0, dtype="<U1")
+            if flat.dtype.itemsize > dt.itemsize:
+                raise ValueError(f"strings longer than the declared dtype {dt}")
         else:
-            flat = np.array(data, dtype=dt)
+            check_memory(count * dt.itemsize, f"field {key!r} (shape {list(shape)}, dtype {dt})",
+                         "is this the right file?")
+            if dt.kind == "c":
+                flat = np.array([complex(float(re), float(im)) for re, im in data], dtype=dt)
+            elif dt.kind == "f":
+                flat = np.array([float(z) for z in data], dtype=dt)
+            else:
+                flat = np.array(data, dtype=dt)
         a = flat.reshape(shape)
+    except ValidationError:  # MemoryLimitError
+        raise
     except Exception as exc:
         raise LoadError(f"result: field {key!r} is not a valid encoded array ({type(exc).__name__}: "
                         f"{_one_line(exc)})") from None
@@ -407,6 +422,12 @@ def load_result(path) -> ResultDict:
     fields = {}
     meta: dict = {}
     with _open_npz(p, where) as zf:
+        try:
+            check_npz_total(zf, p, where)
+        except ValidationError:  # MemoryLimitError
+            raise
+        except Exception as exc:
+            raise LoadError(f"{where}: truncated or corrupted ({type(exc).__name__}: {_one_line(exc)})") from None
         for key in _npz_keys(zf):
             try:
                 a = _read_npz_member(zf, p, key, where)

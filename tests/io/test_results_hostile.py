@@ -83,3 +83,90 @@ def test_fixed_points_keep_completeness_and_continuum(tmp_path, suffix):
 def test_errors_are_rnndyn_errors():
     for cls in (SaveError, LoadError, ValidationError, ArgumentTypeError):
         assert issubclass(cls, RnndynError)
+
+
+# --------------------------------------------------------------------------- declared sizes, checked before reading
+
+
+def _npy_v3_claiming(count: int) -> bytes:
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % count
+    header += " " * (64 - (12 + len(header) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header.encode() + b"\0" * 16
+
+
+def test_npy_version_3_header_is_checked(tmp_path, monkeypatch):
+    from rnndyn import config
+
+    monkeypatch.setattr(config, "MEMORY_LIMIT_BYTES", 2**20)
+    f = tmp_path / "v3.npy"
+    f.write_bytes(_npy_v3_claiming(40_000_000))
+    with pytest.raises(rd.MemoryLimitError):
+        rd.load_array(f)
+    monkeypatch.setattr(config, "MEMORY_LIMIT_BYTES", 4 * 2**30)
+    with pytest.raises(LoadError, match="truncated"):
+        rd.load_array(f)
+
+
+def test_npz_members_are_checked_together(tmp_path, monkeypatch):
+    from rnndyn import config
+
+    rd.save_result({f"m{i}": np.zeros(20_000) for i in range(10)}, tmp_path / "big.npz")
+    monkeypatch.setattr(config, "MEMORY_LIMIT_BYTES", 1_000_000)  # each member (160 kB) fits, the sum does not
+    with pytest.raises(rd.MemoryLimitError, match="arrays in big.npz"):
+        rd.load_result(tmp_path / "big.npz")
+
+
+def test_npz_with_many_members_opens_the_archive_once(tmp_path, monkeypatch):
+    import zipfile
+
+    path = rd.save_result({f"m{i}": np.float64(i) for i in range(300)}, tmp_path / "many.npz")
+    opened = []
+    real = zipfile.ZipFile.__init__
+
+    def counting(self, *a, **k):
+        opened.append(a[0] if a else k.get("file"))
+        real(self, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", counting)
+    back = rd.load_result(path)
+    assert back["m299"] == 299.0
+    assert len(opened) == 1
+
+
+def test_text_table_size_is_checked_before_reading(tmp_path, monkeypatch):
+    from rnndyn import config
+
+    f = tmp_path / "big.csv"
+    f.write_text("1,2\n" * 50_000)
+    monkeypatch.setattr(config, "MEMORY_LIMIT_BYTES", 100_000)
+    with pytest.raises(rd.MemoryLimitError, match="big.csv"):
+        rd.load_array(f)
+
+
+def test_json_field_declaring_a_huge_string_dtype_allocates_what_the_strings_need(tmp_path):
+    good = rd.save_result({"x": np.array(["a"])}, tmp_path / "r.json")
+    doc = json.loads(good.read_text())
+    doc["fields"]["x"] = {"dtype": "<U200000000", "shape": [1], "data": ["a"]}
+    good.write_text(json.dumps(doc))
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        back = rd.load_result(good)
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    finally:
+        tracemalloc.stop()
+    assert back["x"].tolist() == ["a"]
+    doc["fields"]["x"] = {"dtype": "<U2", "shape": [1], "data": ["abc"]}
+    good.write_text(json.dumps(doc))
+    with pytest.raises(LoadError, match="longer than the declared"):
+        rd.load_result(good)
+
+
+def test_json_field_with_shape_and_data_disagreeing_is_refused(tmp_path):
+    good = rd.save_result({"x": np.arange(3.0)}, tmp_path / "r.json")
+    doc = json.loads(good.read_text())
+    doc["fields"]["x"]["shape"] = [10**12]
+    good.write_text(json.dumps(doc))
+    with pytest.raises(LoadError, match="does not match"):
+        rd.load_result(good)
