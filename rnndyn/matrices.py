@@ -18,12 +18,14 @@ from rnndyn._validate import as_float, as_int, as_rng
 from rnndyn.errors import MemoryLimitError, UnknownNameError, ValidationError
 
 
-def _check_size(n: int, m: int) -> None:
-    # A typo like orthogonal(10**6) should be refused, not die in NumPy's MemoryError.
-    nbytes = 8.0 * n * m
+def _check_size(n: int, m: int, copies: int = 1) -> None:
+    # A typo like orthogonal(10**6) should be refused, not die in NumPy's MemoryError. ``copies``
+    # counts the (n, m) arrays alive at the peak (a QR holds the draw, Q, R and LAPACK's work).
+    nbytes = 8.0 * n * m * copies
     if nbytes > config.MEMORY_LIMIT_BYTES:
+        what = f"a ({n}, {m}) matrix" if copies == 1 else f"building a ({n}, {m}) matrix ({copies} of its size at once)"
         raise MemoryLimitError(
-            f"n: a ({n}, {m}) matrix would need {nbytes / 2**30:.2f} GiB, more than the limit of "
+            f"n: {what} would need {nbytes / 2**30:.2f} GiB, more than the limit of "
             f"{config.MEMORY_LIMIT_BYTES / 2**30:.2f} GiB (rnndyn.config.MEMORY_LIMIT_BYTES)"
         )
 
@@ -132,7 +134,7 @@ def orthogonal(n, gain=1.0, rng=None, method="qr") -> np.ndarray:
     True
     """
     n = as_int(n, "n", minimum=1)
-    _check_size(n, n)
+    _check_size(n, n, copies=4)
     gain = as_float(gain, "gain")
     g = as_rng(rng)
     a = g.standard_normal((n, n))

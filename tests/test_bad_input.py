@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rnndyn as rd
+from rnndyn.analysis import growth, phase
 from rnndyn.errors import ArgumentTypeError, RnndynError, ValidationError
 from rnndyn.formatting import format_eigenvalues
 
@@ -44,3 +45,35 @@ def test_helpers_refuse_bad_arguments_by_name(call, exc, name):
 
 def test_format_eigenvalues_shows_nonfinite_values_as_such():
     assert format_eigenvalues([np.inf, 1.0]) == "inf, 1"
+
+
+# --------------------------------------------------------------------------- sizes refused before allocation
+
+_HUGE = [
+    ("random_inits", lambda: phase.random_inits(10**10)),
+    ("scalar_products", lambda: growth.scalar_products(np.ones(10**5), steps=10**6)),
+    ("power_snapshots", lambda: growth.power_snapshots(np.eye(64), times=np.full(500_000, 3))),
+    ("tanh_cliff", lambda: growth.tanh_cliff(np.ones(1000), steps=np.full(2_000_000, 3))),
+    ("gaussian_product", lambda: growth.gaussian_product(10**5, 512)),
+    ("fixed_points", lambda: rd.fixed_points(rd.VanillaRNN(2 * np.eye(2)), n_starts=10**10)),
+    ("orthogonal", lambda: rd.init.orthogonal(20_000)),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in _HUGE], ids=[n for n, _ in _HUGE])
+def test_oversized_requests_are_refused_before_allocating(call):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(rd.MemoryLimitError):
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, peak
+
+
+def test_random_inits_box_must_be_two_ranges():
+    with pytest.raises(ArgumentTypeError, match="^box:"):
+        phase.random_inits(3, box=5)

@@ -59,7 +59,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng
+from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, check_memory
 from rnndyn.analysis.stability import _eigvals
 from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.kernels.numpy import cell as _ref
@@ -453,8 +453,13 @@ def _newton_polish(G, Jac, H, iters=80, xtol=1e-13):
     return H
 
 
-def _check_common(n_starts, max_starts, tol, neutral_tol, rng):
-    return (as_int(n_starts, "n_starts", minimum=0), as_int(max_starts, "max_starts", minimum=0),
+def _check_common(n_starts, max_starts, tol, neutral_tol, rng, n):
+    n_starts = as_int(n_starts, "n_starts", minimum=0)
+    # A batch of starts is solved at once: per start its state, residual and Jacobian, the normal
+    # equations and their solution, a handful of (n, n) and (n,) arrays live together.
+    check_memory(8.0 * (n_starts + 1) * (6 * n * n + 12 * n), f"solving {n_starts} starts at once",
+                 "use fewer n_starts")
+    return (n_starts, as_int(max_starts, "max_starts", minimum=0),
             as_float(tol, "tol", positive=True), as_float(neutral_tol, "neutral_tol", nonnegative=True),
             as_rng(rng))
 
@@ -780,7 +785,7 @@ def fixed_points(cell, x=None, n_starts=64, rng=0, tol=1e-10, bounds=None,
         return _map_fixed_points(cell, x, n_starts, rng, tol, bounds, neutral_tol, max_starts)
     p = cell.kernel_params()
     n = cell.n
-    n_starts, max_starts, tol, neutral_tol, g = _check_common(n_starts, max_starts, tol, neutral_tol, rng)
+    n_starts, max_starts, tol, neutral_tol, g = _check_common(n_starts, max_starts, tol, neutral_tol, rng, n)
     if x is None:
         X = np.zeros((1, cell.d))
     else:
@@ -853,7 +858,7 @@ def fixed_points(cell, x=None, n_starts=64, rng=0, tol=1e-10, bounds=None,
 def _map_fixed_points(m, x, n_starts, rng, tol, bounds, neutral_tol, max_starts):
     """Fixed points of a general :class:`~rnndyn.Map` or an LSTM (state [h; c]), classified as a map."""
     n = m.dim
-    n_starts, max_starts, tol, neutral_tol, g = _check_common(n_starts, max_starts, tol, neutral_tol, rng)
+    n_starts, max_starts, tol, neutral_tol, g = _check_common(n_starts, max_starts, tol, neutral_tol, rng, n)
     u = None if x is None else as_real_array(x, "x", ndim=1)
     if bounds is None:
         lo, hi = -2.0 * np.ones(n), 2.0 * np.ones(n)

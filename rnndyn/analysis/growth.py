@@ -408,8 +408,9 @@ def power_snapshots(W, times=(0, 1, 4, 16, 64), h0=None) -> PowerSnapshots:
     if H0.shape[0] != n:
         raise ValidationError(f"h0: expected shape ({n}, m), got {H0.shape}")
     T = int(ts.max())
-    check_memory(8.0 * H0.shape[1] * (T + 1) * n, f"{T + 1} powers of a {n} x {n} matrix",
-                 "ask for smaller times or a smaller matrix")
+    # The trajectory up to max(times), and the snapshots gathered from it (one per entry of times).
+    check_memory(8.0 * H0.shape[1] * n * ((T + 1) + ts.size), f"{T + 1} powers of a {n} x {n} matrix "
+                 f"and {ts.size} snapshots", "ask for fewer or smaller times, or a smaller matrix")
     # One trajectory per column of h0; simulate's states are (m, T+1, n).
     traj = simulate(VanillaRNN(W, activation="linear"), H0.T, steps=T)
     states = np.transpose(traj.states[:, ts, :], (1, 2, 0))
@@ -583,6 +584,9 @@ def gaussian_product(count=100, size=4, rng=0) -> ProductGrowth:
     """
     count = as_int(count, "count", minimum=0, maximum=10**5)
     size = as_int(size, "size", minimum=1, maximum=512)
+    # The factors are drawn, then stacked: twice their size at the peak.
+    check_memory(2 * 8.0 * (count + 1) * size * size, f"{count + 1} Gaussian {size} x {size} factors",
+                 "use fewer or smaller factors")
     g = as_rng(rng)
     return matrix_product(np.stack([g.normal(0.0, 1.0, (size, size)) for _ in range(count + 1)]))
 
@@ -652,6 +656,8 @@ def scalar_products(ws=(1.1, 0.9), steps=50) -> ScalarProducts:
     if w.size == 0:
         raise ValidationError("ws: expected at least one weight, got none")
     T = as_int(steps, "steps", minimum=0, maximum=10**6)
+    # The products, and each tangent's norm and vector-norm records.
+    check_memory(8.0 * w.size * (T + 1) * 3, f"{w.size} products over {T} steps", "use fewer weights or steps")
     # The (signed) 1x1 Jacobian: tangent's norms are |w^t|, its jacobian only the end.
     jac = np.empty((w.size, T + 1))
     for i, wi in enumerate(w):
@@ -746,8 +752,10 @@ def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, ta
     h0 = as_float(h0, "h0")
     target = as_float(target, "target")
     P = v.size
+    # The states over max(steps), and the final values gathered from them (one per entry of steps).
+    check_memory(8.0 * P * (2 * (T + 1) + Ts.size), f"{P} trajectories over {T} steps, read at {Ts.size} "
+                 "horizons", "use a coarser grid or fewer horizons")
     if param == "b":
-        check_memory(8.0 * P * T * 2, f"{P} trajectories over {T} steps", "use a coarser grid")
         cell = VanillaRNN(np.array([[w]]), V=np.ones((1, 1)), activation="tanh")
         inputs = np.broadcast_to(v[:, None, None], (P, T, 1))
         states = simulate(cell, np.full((P, 1), h0), inputs)
