@@ -13,12 +13,18 @@ def _opt(*names, **kw):
     return click.option(*names, show_default=True, **kw)
 
 
+#: What ``--matrix`` says about trained weights, in every command that analyses them as their cell.
+MODEL_HELP = ("Trained weights (a PyTorch nn.RNN state dict .pt/.pth, or its keys, Keras or Flax weights in an "
+              ".npz) are analysed as the model they are: a vanilla cell with W = weight_hh, V = weight_ih and "
+              "b = bias_ih + bias_hh of layer --layer, unless --cell says otherwise; file.pt:KEY picks one tensor "
+              "as a plain matrix.")
+
+
 def matrix_option(default="W0", labeled: bool = False, help=None):
-    """``--matrix/-m``; ``labeled=True`` gives a :class:`~.types.LabeledMatrix` (label, array)."""
+    """``--matrix/-m``; ``labeled=True`` gives a :class:`~.types.LabeledMatrix` (label, array, weights, source)."""
     return _opt("--matrix", "-m", type=LABELED_MATRIX if labeled else MATRIX, default=default,
                 help=help or "Named matrix (W+, W-, W0, Wdiff, identity, reflection, rotation, fibonacci) "
-                             "or a .npy/.npz[:key]/.csv/.txt file, or a PyTorch state dict .pt/.pth "
-                             "(its weight_hh_l0).")
+                             "or a .npy/.npz[:key]/.csv/.txt file. " + MODEL_HELP)
 
 
 _CELL_HELP = {
@@ -29,24 +35,47 @@ _CELL_HELP = {
 }
 
 
-def cell_option(default="euler", kinds=CELL_KINDS, help=None):
-    """``--cell``, one of ``kinds`` (by default the library's cell kinds)."""
+def cell_option(default="euler", kinds=CELL_KINDS, help=None, from_weights: bool = False):
+    """``--cell``, one of ``kinds`` (by default the library's cell kinds).
+
+    ``from_weights=True`` (commands that take trained weights through ``--matrix``):
+    the option defaults to None, "not given", which :func:`~.model.resolve_cell`
+    reads as the weights file's own cell, else ``default``.
+    """
     kinds = tuple(kinds)
     text = help or "; ".join(f"{k}: {_CELL_HELP[k]}" for k in kinds if k in _CELL_HELP) + "."
+    if from_weights:
+        return click.option("--cell", type=click.Choice(kinds), default=None, show_default=False,
+                            help=f"{text} [default: the cell a weights file holds (vanilla for nn.RNN), "
+                                 f"else {default}]")
     return _opt("--cell", type=click.Choice(kinds), default=default, help=text)
 
 
-def eps_option(default=0.1, show_default=True):
-    return click.option("--eps", type=float, default=default, show_default=show_default,
-                        help="Step size ε > 0 (euler and antisymmetric cells).")
+def eps_option(default=0.1, show_default=True, help="Step size ε > 0 (euler and antisymmetric cells)."):
+    return click.option("--eps", type=float, default=default, show_default=show_default, help=help)
 
 
 def gamma_option(default=0.0):
     return _opt("--gamma", type=float, default=default, help="Diffusion γ ≥ 0 subtracted from the diagonal.")
 
 
-def activation_option(default="tanh"):
+def activation_option(default="tanh", from_weights: bool = False):
+    """``--activation``; ``from_weights=True``: default None, read as the nonlinearity a weights file records,
+    else ``default`` (with a notice for a weights file that does not record it)."""
+    if from_weights:
+        return click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=None,
+                            show_default=False,
+                            help=f"Activation φ. [default: {default}; a state dict does not record it: pass "
+                                 f"relu for nn.RNN(nonlinearity='relu')]")
     return _opt("--activation", type=click.Choice(ACTIVATION_CHOICES), default=default, help="Activation φ.")
+
+
+def layer_option():
+    """``--layer K``: the layer of a multi-layer model given by ``--matrix``."""
+    return click.option("--layer", type=click.IntRange(min=0), default=None, metavar="K",
+                        help="Layer K ≥ 0 of a multi-layer model given by --matrix (weight_hh_lK, driven by "
+                             "layer K − 1 through weight_ih_lK). [default: 0, with a notice when the file "
+                             "has more]")
 
 
 def steps_option(default=50, minimum=0, maximum=None, help="Number of time steps T."):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -79,16 +80,26 @@ def to_jsonable(x):
     return x
 
 
+#: A JSON list whose items are all scalars (numbers, null, true, false), as ``json.dumps(indent=2)`` lays it out.
+_SCALAR_LIST = re.compile(r"\[\n\s*(?:-?(?:\d[\d.eE+-]*|Infinity)|NaN|null|true|false)"
+                          r"(?:,\n\s*(?:-?(?:\d[\d.eE+-]*|Infinity)|NaN|null|true|false))*\n\s*\]")
+
+
+def _one_line(match: re.Match) -> str:
+    return "[" + ", ".join(item.strip() for item in match.group(0)[1:-1].split(",")) + "]"
+
+
 def emit_json(data) -> None:
-    """Print ``data`` as indented JSON on stdout."""
-    click.echo(json.dumps(to_jsonable(data), indent=2))
+    """Print ``data`` as indented JSON on stdout, each list of numbers on one line (a matrix: one row per line)."""
+    click.echo(_SCALAR_LIST.sub(_one_line, json.dumps(to_jsonable(data), indent=2)))
 
 
 # --------------------------------------------------------------------------- figures
 
 
 def check_out_suffix(out: str) -> Path:
-    """Refuse an unusable ``--out`` (suffix, a file where a folder should be, no write permission) before any work."""
+    """Refuse an unusable ``--out`` (suffix, a missing folder, a file where a folder should be, no write permission)
+    before any work."""
     p = Path(out)
     if p.suffix.lower() not in FIGURE_SUFFIXES:
         fail(f"--out: expected a file ending in {', '.join(FIGURE_SUFFIXES)}, got {out!r}")
@@ -101,6 +112,8 @@ def check_out_suffix(out: str) -> Path:
             if not os.access(parent, os.W_OK | os.X_OK):
                 fail(f"--out: cannot write in {str(parent)!r} (permission denied)")
             break
+    if not p.absolute().parent.is_dir():  # a typo in a path should not silently become new folders
+        fail(f"--out: the folder {str(p.parent)!r} does not exist; create it first")
     return p
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import click
+import numpy as np
 
+from rnndyn.analysis.phase import PAPER_EPS
 from rnndyn.systems.build import build_cell
 
 from .errors import fail
@@ -21,12 +23,6 @@ from .options import (
 )
 from .output import check_out_suffix, emit_json, write_figure
 from .types import POINT2
-
-
-def _eps_default():
-    from rnndyn.analysis.phase import PAPER_EPS
-
-    return PAPER_EPS
 
 
 def _yn(v) -> str:
@@ -50,8 +46,29 @@ def default_out(label: str, cell: str, gamma: float) -> str:
     return f"phase_{label}_{cell}_g{gamma:g}.png"
 
 
+#: What the two classifications of a fixed point mean (printed with ``--json``).
+KIND_MEANING = {
+    "kind": "what the iterated map does there, from the eigenvalues mu of its one-step Jacobian: sink if every "
+            "|mu| < 1, source if every |mu| > 1, neutral if some ||mu| - 1| <= 1e-6, saddle otherwise",
+    "ode_kind": "euler and antisymmetric cells only: the type of the equilibrium of the ODE h' = phi(Mh + b) the "
+                "cell discretises, from the real parts of its Jacobian's eigenvalues nu (ode_eigenvalues)",
+}
+
+
+def fixed_point_text(fp) -> str:
+    """One fixed point for the summary: ``(0, 0) map: source (|μ| max 1.0051), ODE: sink``."""
+    text = f"{_pt(fp.state)} map: {fp.kind} (|μ| max {_num(np.max(np.abs(fp.eigenvalues)))})"
+    return text if fp.ode_kind is None else f"{text}, ODE: {fp.ode_kind}"
+
+
 def portrait_record(p, out=None) -> dict:
-    """The machine-readable summary of a PhasePortrait (what ``--json`` prints)."""
+    """The machine-readable summary of a PhasePortrait (what ``--json`` prints).
+
+    Each fixed point has ``kind`` (the iterated map's type, from its one-step
+    Jacobian's eigenvalues μ) and ``ode_kind`` (Euler-type cells: the type of
+    the ODE's equilibrium; None for vanilla cells); a continuum of fixed
+    points is one ``continuum`` entry.
+    """
     from rnndyn.analysis.phase import describe_cell, effective_matrix_label
 
     rep = p.stability
@@ -81,10 +98,22 @@ def portrait_record(p, out=None) -> dict:
         },
         "critical_gamma": rep.critical_gamma,
         "stability_summary": rep.summary,
+        "fixed_point_kinds": dict(KIND_MEANING),
         "fixed_points": [
-            {"state": fp.state, "kind": fp.kind, "eigenvalues": fp.eigenvalues, "residual": fp.residual}
+            {"state": fp.state, "kind": fp.kind, "ode_kind": fp.ode_kind, "eigenvalues": fp.eigenvalues,
+             "max_abs_eigenvalue": float(np.max(np.abs(fp.eigenvalues))), "ode_eigenvalues": fp.ode_eigenvalues,
+             "residual": fp.residual}
             for fp in p.fixed_points
         ],
+        "continuum": None if p.continuum is None else {
+            "description": p.continuum.description,
+            "dimension": p.continuum.dimension,
+            "kind": p.continuum.kind,
+            "ode_kind": p.continuum.ode_kind,
+            "samples": p.continuum.samples,
+            "region_in_window": p.continuum_region,
+        },
+        "fixed_points_complete": p.fixed_points_complete,
         "trajectories": [
             {
                 "init": p.inits[i],
@@ -92,6 +121,8 @@ def portrait_record(p, out=None) -> dict:
                 "initial_norm": p.initial_norms[i],
                 "final_norm": p.final_norms[i],
                 "diverged_at": int(p.diverged_at[i]),
+                "last_finite_step": int(p.last_finite[i]),
+                "last_finite": p.trajectories[i, int(p.last_finite[i])] if p.last_finite[i] >= 0 else None,
             }
             for i in range(len(p.inits))
         ],
@@ -128,26 +159,42 @@ def print_summary(p, out=None) -> None:
                      f"Euler stable: {_yn(rep.euler_stable)}, discrete stable: {_yn(rep.discrete_stable)}")),
         ("stability", rep.summary),
     ]
-    if p.fixed_points:
-        fps = "; ".join(f"{_pt(fp.state)} {fp.kind}" for fp in p.fixed_points)
-    else:
-        fps = "none found"
-    rows.append(("fixed points", fps))
+    fps = [fixed_point_text(fp) for fp in p.fixed_points]
+    if p.continuum is not None:
+        c = p.continuum
+        fps.append(f"{c.description} (map: {c.kind}" + (")" if c.ode_kind is None else f", ODE: {c.ode_kind})"))
+    if not fps:
+        fps = ["none found"]
+    if p.fixed_points_complete is False:
+        fps.append(f"(the search from {p.fixed_points.n_starts} starts may have missed some)")
+    rows += [("fixed points", fps[0])] + [("", v) for v in fps[1:]]
     width = max(len(k) for k, _ in rows) + 2
     for k, v in rows:
         click.echo(f"{k:<{width}}{v}")
     T = p.steps
     click.echo(f"trajectories (T = {T}):")
     for i in range(len(p.inits)):
-        end = f"diverged at step {int(p.diverged_at[i])}" if p.diverged_at[i] >= 0 else f"{p.final_norms[i]:.4g}"
+        if p.diverged[i]:
+            t = int(p.last_finite[i])
+            end = f"diverged: non-finite from step {int(p.diverged_at[i])}"
+            if t >= 0:
+                end += f" (last finite ‖h{t}‖ = {_norms_text(p.trajectories[i, t])})"
+        else:
+            end = f"{p.final_norms[i]:.4g}"
         click.echo(f"  h0 = {_pt(p.inits[i]):<18} ‖h0‖ = {p.initial_norms[i]:<8.4g} → ‖h{T}‖ = {end}")
+
+
+def _norms_text(h) -> str:
+    with np.errstate(over="ignore"):
+        return f"{float(np.hypot(h[0], h[1])):.4g}"
 
 
 @click.command()
 @matrix_option(labeled=True)
 @cell_option()
 @gamma_option()
-@eps_option(default=_eps_default, show_default="0.1, the ε of Chang et al. 2019, Fig. 2")
+@eps_option(default=PAPER_EPS, help="Step size ε > 0 (euler and antisymmetric cells); 0.1 is the ε under which "
+                                    "Chang et al. (ICLR 2019), Fig. 2 is reproduced.")
 @activation_option()
 @steps_option()
 @click.option("--init", "inits", type=POINT2, multiple=True, metavar="X,Y",
@@ -161,7 +208,8 @@ def print_summary(p, out=None) -> None:
               help="x range (default: fitted to the trajectories and fixed points).")
 @click.option("--ylim", type=float, nargs=2, default=None, metavar="LO HI",
               help="y range (default: fitted to the trajectories and fixed points).")
-@out_option(help="Output figure (.png, .svg, .pdf); default phase_<matrix>_<cell>_g<gamma>.png here.")
+@out_option(help="Output figure (.png, .svg, .pdf) in an existing folder; default "
+                 "phase_<matrix>_<cell>_g<gamma>.png in the current folder.")
 @dpi_option()
 @json_option()
 def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, grid, xlim, ylim, out, dpi, as_json):
@@ -175,6 +223,16 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
     ‖h_0‖ → ‖h_T‖ of each trajectory (--json: all of it as JSON). The default
     initial states, T = 50 and ε = 0.1 are those of Chang et al. (ICLR 2019),
     Figures 1 and 2.
+
+    A fixed point's "map" type is what the iterated update does there (from
+    the eigenvalues μ of its one-step Jacobian; neutral when some
+    ||μ| − 1| ≤ 1e-6): what the drawn trajectories do. For the euler and
+    antisymmetric cells, its "ODE" type is that of the equilibrium of
+    h' = φ(Mh + b) the cell discretises; the two differ where forward Euler is
+    unstable. A continuum of fixed points (with ReLU: every h with
+    Mh + b ≤ 0) is named and shaded as one. A trajectory that overflows is
+    drawn up to its last finite state and marked ×, and a warning on stderr
+    names it and the step.
 
     \b
     $ rnndyn phase --matrix W0 --gamma 0.15

@@ -3,7 +3,9 @@
 A 2-D cell is an iterated map h ↦ F(h) of the plane. Its phase portrait shows
 the displacement field F(h) − h on a grid, a few trajectories h_0, h_1, …, h_T
 from given initial states, and the fixed points F(h*) = h* classified by the
-eigenvalues of the one-step Jacobian there. This is how Chang, Chen, Haber and
+eigenvalues μ of the one-step Jacobian there (``kind``: what the iterated map
+does, the same thing the trajectories show) and, for the Euler-type cells, by
+the ODE h' = φ(Mh + b) they discretise (``ode_kind``). This is how Chang, Chen, Haber and
 Chi (ICLR 2019, Figures 1 and 2) explain why a vanilla RNN forgets
 (trajectories contract to the origin), why forward Euler on an antisymmetric
 matrix spirals outwards, and why diffusion γ fixes it.
@@ -17,12 +19,14 @@ References: see :mod:`rnndyn.references`.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnndyn._validate import as_int, as_real_array, as_rng
-from rnndyn.errors import ArgumentTypeError, ValidationError
+from rnndyn._validate import _describe, as_int, as_real_array, as_rng, check_memory
+from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.formatting import format_eigenvalues
 
 __all__ = [
@@ -30,12 +34,14 @@ __all__ = [
     "phase_portrait",
     "random_inits",
     "describe_cell",
+    "continuum_region",
     "effective_matrix_label",
     "format_eigenvalues",
     "PAPER_INITS",
     "PAPER_STEPS",
     "PAPER_EPS",
     "PAPER_GAMMA",
+    "WINDOW_CAP",
 ]
 
 #: Initial states of Chang et al. (2019), Figures 1 and 2 ("Simulations").
@@ -52,6 +58,12 @@ PAPER_STEPS = 50
 PAPER_EPS = 0.1
 #: Diffusion γ of the Wdiff panel (Wdiff = W0 − 0.15 I).
 PAPER_GAMMA = 0.15
+
+#: A fitted window holds the finite states within WINDOW_CAP times the scale of
+#: the picture, max(1, ‖h_0‖, ‖h*‖) over the initial states and the isolated
+#: fixed points; states further out (a trajectory on its way to overflow) leave
+#: the window instead of stretching it to 1e308.
+WINDOW_CAP = 10.0
 
 _DEFAULT_RANDOM_BOX = ((-1.0, 1.0), (-1.0, 1.0))
 
@@ -73,20 +85,36 @@ class PhasePortrait:
     trajectories : ndarray, (K, T+1, 2)
         h_0 … h_T of each trajectory, computed by :func:`rnndyn.simulate`.
     diverged_at : ndarray of int, (K,)
-        First non-finite step of each trajectory, −1 if none.
+        First non-finite step of each trajectory, −1 if none; the states from
+        there on are NaN.
     grid : ndarray, (G, G, 2)
         Points of the vector-field grid; ``grid[i, j] = (x_j, y_i)``.
     field : ndarray, (G, G, 2)
-        The displacement F(h) − h of one update at each grid point.
+        The displacement F(h) − h of one update at each grid point (NaN where
+        it is not finite: only in a window far beyond the states' scale).
     speed : ndarray, (G, G)
-        ‖F(h) − h‖ at each grid point.
-    fixed_points : tuple of FixedPoint
-        From :func:`rnndyn.fixed_points` (empty when not requested).
+        ‖F(h) − h‖ at each grid point (NaN where the field is).
+    fixed_points : FixedPoints (tuple of FixedPoint)
+        The isolated fixed points from :func:`rnndyn.fixed_points` (empty when
+        not requested). ``kind`` is what the iterated map does there (from the
+        one-step Jacobian's eigenvalues μ), ``ode_kind`` (Euler-type cells) the
+        type of the equilibrium of the ODE h' = φ(Mh + b) the cell discretises.
     stability : StabilityReport
         From :func:`rnndyn.stability`: eigenvalues of the effective matrix,
         max Re λ, Euler factor max|1 + ελ|, verdicts.
     xlim, ylim : (float, float)
-        The plotted window (given, or fitted to trajectories and fixed points).
+        The plotted window (given, or fitted to the finite states within
+        :data:`WINDOW_CAP` times the scale of the initial states and fixed points).
+    continuum : Continuum or None
+        The set of non-isolated fixed points, when there is one (ReLU's region
+        {Mh + b ≤ 0} for an Euler-type cell, a line for a singular M, …).
+    continuum_region : ndarray (k, 2) or None
+        That set inside the window, exactly, where it is known in closed form:
+        a polygon (k ≥ 3), a segment (k = 2) or empty (k = 0); None where only
+        ``continuum.samples`` are known.
+    fixed_points_complete : bool or None
+        Whether :func:`rnndyn.fixed_points` judged its search complete; None
+        when no search was made.
     """
 
     cell: object
@@ -102,6 +130,9 @@ class PhasePortrait:
     stability: object
     xlim: tuple
     ylim: tuple
+    continuum: object = None
+    continuum_region: object = None
+    fixed_points_complete: object = None
 
     @property
     def kind(self) -> str:
@@ -126,12 +157,40 @@ class PhasePortrait:
     @property
     def initial_norms(self) -> np.ndarray:
         """‖h_0‖ of each trajectory, (K,)."""
-        return np.linalg.norm(self.trajectories[:, 0], axis=-1)
+        return _norms(self.trajectories[:, 0])
 
     @property
     def final_norms(self) -> np.ndarray:
         """‖h_T‖ of each trajectory, (K,) (NaN where it diverged)."""
-        return np.linalg.norm(self.trajectories[:, -1], axis=-1)
+        return _norms(self.trajectories[:, -1])
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Did the trajectory become non-finite within T steps? (K,) bool."""
+        return np.asarray(self.diverged_at) >= 0
+
+    @property
+    def last_finite(self) -> np.ndarray:
+        """Index t of each trajectory's last finite state h_t, (K,) int (T where it did not diverge)."""
+        return np.where(self.diverged, np.asarray(self.diverged_at) - 1, self.steps)
+
+    @property
+    def divergence_marks(self) -> np.ndarray:
+        """Where to mark each diverged trajectory, (K, 2); NaN for the others.
+
+        The last finite state when it lies in the window; otherwise the last
+        state in the window before the trajectory left it for good (the last
+        finite one lies far outside, often near 1e308).
+        """
+        out = np.full((len(self.trajectories), 2), np.nan)
+        for i in np.flatnonzero(self.diverged):
+            t = int(self.last_finite[i])
+            if t < 0:
+                continue
+            seen = self.trajectories[i, : t + 1]
+            inside = np.flatnonzero(_in_window(seen, self.xlim, self.ylim))
+            out[i] = seen[inside[-1]] if inside.size else seen[-1]
+        return out
 
     @property
     def smooth(self) -> np.ndarray:
@@ -141,18 +200,29 @@ class PhasePortrait:
         a vanilla RNN with a reflection or rotation jumps across the plane
         every step, and is drawn as points with faint connections instead.
         """
-        d = np.diff(self.trajectories, axis=1)  # (K, T, 2)
-        if d.shape[1] < 2:
-            return np.ones(len(self.trajectories), bool)
-        a, b = d[:, :-1], d[:, 1:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+        # A trajectory on its way to overflow has steps near 1e308: their products overflow, harmlessly.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            d = np.diff(self.trajectories, axis=1)  # (K, T, 2)
+            if d.shape[1] < 2:
+                return np.ones(len(self.trajectories), bool)
+            a, b = d[:, :-1], d[:, 1:]
+            cos = np.sum(a * b, axis=-1) / (np.hypot(a[..., 0], a[..., 1]) * np.hypot(b[..., 0], b[..., 1]))
         out = np.ones(len(d), bool)
         for i, c in enumerate(cos):
             c = c[np.isfinite(c)]
             if c.size:
                 out[i] = bool(np.median(c) > 0.5)
         return out
+
+
+def _norms(h: np.ndarray) -> np.ndarray:
+    """‖h‖ over the last axis of (…, 2) states; inf (not a warning) where it overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.hypot(h[..., 0], h[..., 1])
+
+
+def _in_window(pts: np.ndarray, xlim, ylim) -> np.ndarray:
+    return (pts[:, 0] >= xlim[0]) & (pts[:, 0] <= xlim[1]) & (pts[:, 1] >= ylim[0]) & (pts[:, 1] <= ylim[1])
 
 
 def _cell_kind(cell) -> str:
@@ -220,6 +290,10 @@ def _check_lim(lim, name):
     a = as_real_array(lim, name, ndim=1)
     if a.shape != (2,) or not a[0] < a[1]:
         raise ValidationError(f"{name}: expected (low, high) with low < high, got {tuple(np.ravel(a).tolist())}")
+    with np.errstate(over="ignore"):
+        width = a[1] - a[0]
+    if not np.isfinite(width):
+        raise ValidationError(f"{name}: expected a window of finite width, got {tuple(a.tolist())}")
     return (float(a[0]), float(a[1]))
 
 
@@ -236,6 +310,119 @@ def _fit_limits(points: np.ndarray, pad: float = 0.12, min_half: float = 0.25, m
     half = np.maximum(half, min_ratio * half.max())
     return ((float(center[0] - half[0]), float(center[0] + half[0])),
             (float(center[1] - half[1]), float(center[1] + half[1])))
+
+
+def _fit_points(states, inits, fps, xlim, ylim) -> np.ndarray:
+    """The points a fitted window must hold: finite states within WINDOW_CAP × scale, and the fixed points."""
+    fp_states = np.array([fp.state for fp in fps], dtype=np.float64).reshape(-1, 2)
+    anchors = np.concatenate([inits, fp_states])
+    scale = max(1.0, float(np.max(_norms(anchors), initial=0.0)))
+    pts = states.reshape(-1, 2)
+    r = _norms(pts)
+    pts = np.concatenate([pts[np.isfinite(r) & (r <= WINDOW_CAP * scale)], fp_states])
+    if xlim is not None:  # fit y to what is visible in the given x range
+        pts = pts[(pts[:, 0] >= xlim[0]) & (pts[:, 0] <= xlim[1])]
+    if ylim is not None:
+        pts = pts[(pts[:, 1] >= ylim[0]) & (pts[:, 1] <= ylim[1])]
+    return pts
+
+
+def _clip_halfplane(poly: np.ndarray, a: np.ndarray, d: float) -> np.ndarray:
+    """The convex polygon ``poly`` (k, 2) cut to {h : a·h ≤ d} (Sutherland–Hodgman, one edge)."""
+    out = []
+    k = len(poly)
+    for i in range(k):
+        P, Q = poly[i], poly[(i + 1) % k]
+        fp, fq = float(a @ P) - d, float(a @ Q) - d
+        if fp <= 0:
+            out.append(P)
+        if (fp < 0 < fq) or (fq < 0 < fp):
+            out.append(P + fp / (fp - fq) * (Q - P))
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def _clip_line(p0: np.ndarray, v: np.ndarray, xlim, ylim) -> np.ndarray:
+    """The part of the line p0 + t·v inside the window: (2, 2) end points, or (0, 2)."""
+    lo, hi = -np.inf, np.inf
+    for k, (a, b) in enumerate((xlim, ylim)):
+        if abs(v[k]) <= 1e-15 * np.linalg.norm(v):
+            if not a <= p0[k] <= b:
+                return np.zeros((0, 2))
+            continue
+        t1, t2 = sorted(((a - p0[k]) / v[k], (b - p0[k]) / v[k]))
+        lo, hi = max(lo, t1), min(hi, t2)
+    if not lo < hi:
+        return np.zeros((0, 2))
+    return np.array([p0 + lo * v, p0 + hi * v])
+
+
+def continuum_region(cell, xlim, ylim):
+    """The fixed points of an Euler-type cell that are not isolated, inside a window, exactly.
+
+    For an Euler-type cell (inputs held at zero) F(h) − h = ε[z∘]φ(Mh + b)
+    vanishes exactly where φ(Mh + b) = 0: for ReLU on the polyhedron
+    {Mh + b ≤ 0}, for tanh and the identity on the affine set {Mh + b = 0}
+    (a line when M has rank 1, the plane when M = 0 and b = 0).
+
+    Parameters
+    ----------
+    cell : EulerRNN or AntisymmetricRNN
+        A 2-D cell.
+    xlim, ylim : (float, float)
+        The window.
+
+    Returns
+    -------
+    ndarray (k, 2) or None
+        A convex polygon (k ≥ 3), a segment (k = 2), nothing in the window
+        (k = 0), or None where the set is not of these forms (vanilla cells,
+        the sigmoid, an isolated equilibrium).
+
+    Examples
+    --------
+    >>> import rnndyn as rd
+    >>> cell = rd.EulerRNN(rd.named_matrix("W+"), activation="relu")   # M = [[2, -2], [0, 2]]
+    >>> continuum_region(cell, (-1, 1), (-1, 1)).tolist()   # {2x − 2y ≤ 0, 2y ≤ 0}: the triangle x ≤ y ≤ 0
+    [[-1.0, -1.0], [0.0, 0.0], [-1.0, 0.0]]
+    """
+    if _cell_kind(cell) == "vanilla" or cell.n != 2:
+        return None
+    M = np.asarray(cell.recurrent_matrix, dtype=np.float64)
+    b = np.asarray(cell.b, dtype=np.float64)
+    box = np.array([[xlim[0], ylim[0]], [xlim[1], ylim[0]], [xlim[1], ylim[1]], [xlim[0], ylim[1]]], dtype=np.float64)
+    if cell.activation == "relu":
+        poly = box
+        for i in range(2):
+            poly = _clip_halfplane(poly, M[i], -b[i])
+            if len(poly) == 0:
+                break
+        return poly
+    if cell.activation not in ("tanh", "linear"):
+        return None
+    U, sv, Vt = np.linalg.svd(M)
+    tol = 1e-12 * max(1.0, float(sv[0]))
+    rank = int(np.sum(sv > tol))
+    if rank == 2:
+        return None  # one isolated equilibrium
+    if rank == 0:
+        return box if not np.any(b) else np.zeros((0, 2))
+    p0 = np.linalg.pinv(M) @ (-b)
+    if np.linalg.norm(M @ p0 + b) > 1e-9 * max(1.0, float(np.linalg.norm(b))):
+        return np.zeros((0, 2))  # M h = −b has no solution
+    return _clip_line(p0, Vt[1], xlim, ylim)
+
+
+def _divergence_message(inits: np.ndarray, diverged_at: np.ndarray) -> str:
+    bad = np.flatnonzero(diverged_at >= 0)
+    parts = [f"from h0 = {_fmt_point(inits[i])} at step {int(diverged_at[i])}" for i in bad[:5]]
+    if bad.size > 5:
+        parts.append(f"and {bad.size - 5} more")
+    return (f"{bad.size} of {len(inits)} trajectories diverged (a state overflowed to a non-finite value): "
+            + ", ".join(parts) + "; each is kept up to its last finite state")
+
+
+def _fmt_point(p) -> str:
+    return "(" + ", ".join(f"{float(v):.4g}" for v in p) + ")"
 
 
 def random_inits(k, rng=None, box=None) -> np.ndarray:
@@ -260,8 +447,11 @@ def random_inits(k, rng=None, box=None) -> np.ndarray:
     (3, 2)
     """
     k = as_int(k, "k", minimum=0)
+    check_memory(3 * 16.0 * k, f"{k} random initial states", "ask for fewer")  # two draws, then stacked
     if box is None:
         box = _DEFAULT_RANDOM_BOX
+    if isinstance(box, (str, bytes)) or not isinstance(box, Sequence) or len(box) != 2:
+        raise ArgumentTypeError(f"box: expected ((xlo, xhi), (ylo, yhi)), got {_describe(box)}")
     xlim = _check_lim(box[0], "box[0]")
     ylim = _check_lim(box[1], "box[1]")
     g = as_rng(rng)
@@ -284,8 +474,9 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     grid : int
         Grid points per axis of the vector field (``>= 2``).
     xlim, ylim : (float, float), optional
-        The window; a missing one is fitted to the trajectories and the fixed
-        points (padded, both axes of comparable size).
+        The window; a missing one is fitted to the finite states within
+        :data:`WINDOW_CAP` × max(1, ‖h_0‖, ‖h*‖) and the isolated fixed points
+        (padded, both axes of comparable size).
     label : str
         Name of the matrix, for titles.
     fixed_points : bool
@@ -302,13 +493,27 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     ValidationError
         A cell that is not 2-D, initial states not of shape (K, 2), a bad window.
 
+    Warns
+    -----
+    DivergenceWarning
+        When a trajectory overflows (once, naming each and its step).
+
     Notes
     -----
     The field drawn is the displacement of one update, F(h) − h; for the Euler
     and antisymmetric cells it is ε·φ(Mh + b), the forward-Euler step along the
-    ODE h' = φ(Mh + b) (Chang et al. 2019, Sec. 3). A trajectory that
-    overflows is kept with NaN from its ``diverged_at`` step on (and a
-    DivergenceWarning is issued by :func:`rnndyn.simulate`).
+    ODE h' = φ(Mh + b) (Chang et al. 2019, Sec. 3). Each fixed point carries
+    two classifications: ``kind``, the map's (from the one-step Jacobian's
+    eigenvalues μ: sink when every |μ| < 1, source when every |μ| > 1, neutral
+    when some | |μ| − 1 | ≤ ``NEUTRAL_TOL`` = 1e-6, saddle otherwise), which is what the trajectories in the
+    picture do, and for Euler-type cells ``ode_kind``, the equilibrium's type
+    for the ODE (by Re ν). They differ where forward Euler is unstable: at
+    the origin of ``EulerRNN(W0, gamma=0.15)`` the ODE has a sink, the map
+    (|μ| = 1.0051) a slow source.
+
+    A trajectory that overflows is kept with NaN from its ``diverged_at``
+    step on; one DivergenceWarning names the trajectories and their steps.
+    Such trajectories do not stretch the fitted window (see ``xlim``).
 
     Examples
     --------
@@ -319,6 +524,9 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     ((3, 51, 2), (11, 11, 2))
     >>> p.eigenvalues.round(2)
     array([-0.15+2.j, -0.15-2.j])
+    >>> origin = p.fixed_points[0]
+    >>> origin.kind, origin.ode_kind   # the map spirals out slowly; the ODE spirals in
+    ('source', 'sink')
     """
     from rnndyn.analysis.stability import stability
     from rnndyn.analysis.trajectories import simulate
@@ -334,25 +542,24 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     if not isinstance(label, str):
         raise ArgumentTypeError(f"label: expected a string, got {type(label).__name__}")
 
-    traj = simulate(cell, h0, steps=steps, record="all", backend=backend)
+    # Divergence is reported once below, naming the trajectories, instead of simulate's generic warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        traj = simulate(cell, h0, steps=steps, record="all", backend=backend)
     states = np.asarray(traj.states, dtype=np.float64).reshape(h0.shape[0], steps + 1, 2)
     diverged_at = np.atleast_1d(np.asarray(traj.diverged_at, dtype=np.int64))
+    if np.any(diverged_at >= 0):
+        warnings.warn(_divergence_message(h0, diverged_at), DivergenceWarning, stacklevel=2)
 
     fps = ()
     if fixed_points:
         from rnndyn.analysis.fixed_points import fixed_points as _fixed_points
 
-        fps = tuple(_fixed_points(cell))
+        fps = _fixed_points(cell)
+    continuum = fps.continuum if fixed_points else None
 
     if xlim is None or ylim is None:
-        pts = [states.reshape(-1, 2)]
-        if fps:
-            pts.append(np.array([fp.state for fp in fps], dtype=np.float64).reshape(-1, 2))
-        if xlim is not None:  # fit y to what is visible in the given x range
-            pts = [p[(p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1])] for p in pts]
-        if ylim is not None:
-            pts = [p[(p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])] for p in pts]
-        fx, fy = _fit_limits(np.concatenate(pts))
+        fx, fy = _fit_limits(_fit_points(states, h0, fps, xlim, ylim))
         xlim = xlim if xlim is not None else fx
         ylim = ylim if ylim is not None else fy
 
@@ -360,9 +567,13 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
     ys = np.linspace(ylim[0], ylim[1], G)
     X, Y = np.meshgrid(xs, ys)
     pts = np.column_stack([X.ravel(), Y.ravel()])
-    disp = cell.step(pts) - pts
-    field = disp.reshape(G, G, 2)
-    speed = np.hypot(field[..., 0], field[..., 1])
+    # Only a window far beyond the states' scale (given by the caller) can overflow; such arrows are left out.
+    with np.errstate(all="ignore"):
+        field = (cell.step(pts) - pts).reshape(G, G, 2)
+        speed = np.hypot(field[..., 0], field[..., 1])
+    bad = ~np.isfinite(speed)
+    field[bad] = np.nan
+    speed[bad] = np.nan
 
     return PhasePortrait(
         cell=cell,
@@ -378,4 +589,7 @@ def phase_portrait(cell, inits=None, steps: int = PAPER_STEPS, grid: int = 21, x
         stability=stability(cell),
         xlim=(float(xlim[0]), float(xlim[1])),
         ylim=(float(ylim[0]), float(ylim[1])),
+        continuum=continuum,
+        continuum_region=None if continuum is None else continuum_region(cell, xlim, ylim),
+        fixed_points_complete=fps.complete if fixed_points else None,
     )

@@ -39,7 +39,8 @@ from rnndyn.plots.gradients import draw_gradient_norms
 from rnndyn.plots.phase import (
     FIXED_POINT_STYLE,
     TRAJECTORY_COLORS,
-    fixed_point_label,
+    fixed_point_groups,
+    fixed_point_handle,
     plot_phase,
     state_label,
 )
@@ -84,7 +85,7 @@ FIG2_PANELS = (
     ("W+", "(a) W₊: away from the origin"),
     ("W-", "(b) W₋: towards the origin"),
     ("W0", "(c) W₀: outward spirals"),
-    ("Wdiff", "(d) W_diff = W₀ − 0.15 I: near-constant distance"),
+    ("Wdiff", r"(d) $W_\mathrm{diff}$ = W₀ − 0.15 I: near-constant distance"),
 )
 
 
@@ -105,14 +106,79 @@ def _shared_legend(fig: Figure, portraits) -> None:
         Line2D([], [], linestyle="none", marker="s", markersize=6, markerfacecolor="white",
                markeredgecolor="0.4", markeredgewidth=2.0, label=f"end (t = {p0.steps})"),
     ]
-    kinds = []
+    # Each type of fixed point once, labelled with the map's type and, for Euler-type cells, the ODE's.
+    pairs = []
     for p in portraits:
-        kinds += [fp.kind for fp in p.fixed_points if fp.kind not in kinds]
-    for kind in FIXED_POINT_STYLE:
-        if kind in kinds:
-            handles.append(Line2D([], [], linestyle="none", label=fixed_point_label(kind, p0.kind),
-                                  **FIXED_POINT_STYLE[kind]))
+        pairs += [(k, ok) for k, ok, _ in fixed_point_groups(p.fixed_points) if (k, ok) not in pairs]
+    order = list(FIXED_POINT_STYLE)
+    handles += [fixed_point_handle(k, ok) for k, ok in sorted(pairs, key=lambda q: (order.index(q[0]), str(q[1])))]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
+
+
+#: Longest period searched for in a jumping trajectory (a rotation by 90° needs 4).
+MAX_JUMP_PERIOD = 4
+
+
+def _turns_smoothly(points) -> bool:
+    """Do successive steps of ``points`` turn by less than 60° (median)? The test of ``PhasePortrait.smooth``."""
+    d = np.diff(points, axis=0)
+    if len(d) < 2:
+        return True
+    a, b = d[:-1], d[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    cos = cos[np.isfinite(cos)]
+    return bool(cos.size == 0 or np.median(cos) > 0.5)
+
+
+def jump_period(traj, max_period: int = MAX_JUMP_PERIOD) -> int | None:
+    """The smallest q such that every q-th state of ``traj`` traces a smooth curve, or None.
+
+    A vanilla RNN with a reflection (q = 2) or a rotation by 90° (q = 4) jumps
+    across the plane every step, but h_t, h_{t+q}, h_{t+2q}, … creep along one
+    curve towards the origin: those are the states worth joining by a line.
+
+    Examples
+    --------
+    >>> t = np.array([(0.5 * 0.9 ** k) * np.array([(0, 1), (1, 0), (0, -1), (-1, 0)][k % 4]) for k in range(20)])
+    >>> jump_period(t), jump_period(t[::4])
+    (4, 1)
+    """
+    traj = np.asarray(traj, dtype=float)
+    traj = traj[: np.argmin(np.all(np.isfinite(traj), axis=1))] if not np.isfinite(traj).all() else traj
+    for q in range(1, max_period + 1):
+        if len(traj) >= 3 * q and all(_turns_smoothly(traj[r::q]) for r in range(q)):
+            return q
+    return None
+
+
+def _discrete_trajectories(ax, p) -> None:
+    """Redraw the jumping trajectories of ``p`` in ``ax`` as what they are: a sequence of points.
+
+    A line through h_0, h_1, h_2, … of a map that jumps across the plane every
+    step only criss-crosses the panel; the states are left as dots, the first
+    step keeps its arrow (the map's action: where h_0 jumps to), and h_t,
+    h_{t+q}, h_{t+2q}, … (q from :func:`jump_period`) are joined faintly, so
+    each subsequence is seen creeping towards the origin.
+    """
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    arrows = {}
+    for ann in ax.texts:
+        arrows.setdefault(ann.get_gid(), []).append(ann)
+    for i, traj in enumerate(p.trajectories):
+        line = lines.get(f"trajectory-{i}")
+        q = jump_period(traj)
+        if line is None or q == 1:
+            continue
+        line.set_linestyle("none")
+        for ann in arrows.get(f"direction-{i}", [])[1:]:
+            ann.remove()
+        if q is None:
+            continue
+        for r in range(q):
+            (sub,) = ax.plot(traj[r::q, 0], traj[r::q, 1], "-", color=line.get_color(), lw=0.9, alpha=0.5,
+                             zorder=2)
+            sub.set_gid(f"trajectory-{i}-every-{q}")
 
 
 def _panels(cells_and_captions, suptitle: str, quick: bool) -> Figure:
@@ -124,6 +190,7 @@ def _panels(cells_and_captions, suptitle: str, quick: bool) -> Figure:
         p = phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 19, label=name)
         portraits.append(p)
         plot_phase(p, ax=ax, title=_panel_title(caption, p), legend=False, colorbar=False)
+        _discrete_trajectories(ax, p)
         ax.title.set_fontsize("small")
     fig.suptitle(suptitle)
     _shared_legend(fig, portraits)
@@ -215,7 +282,8 @@ def build_fig2(quick: bool = False) -> Figure:
     unstable for W_diff (max|1 + ελ| = 1.0051; the critical γ for ε = 0.1 is
     about 0.20): the near-constant distance comes from tanh's saturation, which
     shortens the step away from the origin, and the origin is drawn as a
-    source.
+    source of the map (what the trajectories do) and labelled a sink of the
+    ODE h' = tanh(W h) that forward Euler discretises.
 
     Examples
     --------
@@ -232,7 +300,8 @@ def build_fig2(quick: bool = False) -> Figure:
     "phase_W0_euler_g0.15",
     source="Chang et al., ICLR 2019, Figure 2(d) at full size",
     description="The headline phase portrait: RNN with feedback, W0 with diffusion 0.15 (eigenvalues "
-                "-0.15 ± 2i), vector field, the paper's three trajectories, the equilibrium by type",
+                "-0.15 ± 2i), vector field, the paper's three trajectories, the fixed point by its type for the "
+                "map and for the ODE",
     command="rnndyn phase --matrix W0 --gamma 0.15",
 )
 def build_headline(quick: bool = False) -> Figure:
@@ -259,7 +328,7 @@ def stability_region(quick: bool = False) -> Figure:
     gc = critical_gamma(W0, eps=STABILITY_EPS)
     gammas = (*STABILITY_GAMMAS, gc)
     reports = [stability(EulerRNN(W0, eps=STABILITY_EPS, gamma=g)) for g in gammas]
-    labels = ["γ = 0 (W0)", "γ = 0.15 (Wdiff)", f"γ = γ_c = {gc:.4f} (critical)"]
+    labels = ["γ = 0 (W0)", "γ = 0.15 (Wdiff)", f"γ = $\\gamma_c$ = {gc:.4f} (critical)"]
     return plot_stability(reports, labels,
                           title="Forward Euler needs diffusion: W0 − γI at ε = 0.1 (Chang et al. 2019)")
 
@@ -298,7 +367,7 @@ def gradient_norms_inits(quick=False):
     ax1, ax2 = fig.subplots(1, 2)
     draw_gradient_norms(ax1, left, title=f"vanilla tanh RNN, n = {n}: initialisation decides")
     draw_gradient_norms(ax2, right, title=f"AntisymmetricRNN (ε = 0.1) vs Euler RNN, n = {n}, tanh")
-    fig.suptitle("Backprop through time: ‖∂L/∂h_t‖ for a unit gradient at t = T", fontsize=13)
+    fig.suptitle(r"Backprop through time: $\|\partial L/\partial h_t\|$ for a unit gradient at $t = T$", fontsize=13)
     return fig
 
 

@@ -102,7 +102,7 @@ def csc321_scalar_gradient(quick=False):
                                    "identity:gain=0.9,label=w = 0.9"],
                        size=1, steps=50, activation="linear", input_size=0, rng=0)
     return plot_gradient_norms(r, annotate_start=True,
-                               title="CSC321 L15: 1-D linear RNN, T = 50: ∂h_T/∂h_t = w^(T−t)",
+                               title=r"CSC321 L15: 1-D linear RNN, $T$ = 50: $\partial h_T/\partial h_t = w^{T-t}$",
                                figsize=(7.5, 5.0))
 
 
@@ -145,15 +145,37 @@ def csc321_cobweb(quick=False):
     return cobweb_figure("quadratic:0.15", [0.0, 0.5, 0.8, 0.83], steps=10 if quick else 25, interval=(-0.05, 1.05))
 
 
+#: The lecture's map f(x) = 3.5 x (1 − x) ("Iterated Functions"), marked on the orbit diagram.
+LECTURE_R = 3.5
+
+
 @register(
     "logistic_bifurcation",
     f"{CSC321} (bonus: the orbit diagram of the lecture's map family)",
     "orbit diagram of the logistic map x ↦ r x (1 − x) for r in [2.5, 4]: period doubling into chaos; "
-    "r = 3.5 (the lecture's f) sits on the period-4 cycle",
+    "the dashed line marks r = 3.5, the lecture's f(x) = 3.5x(1 − x), whose orbits settle on an attracting "
+    "period-4 cycle (marked)",
 )
 def logistic_bifurcation(quick=False):
+    """The orbit diagram of the logistic family, with the lecture's map r = 3.5 marked.
+
+    The "Iterated Functions" slides of Grosse's CSC321 Lecture 15 compose
+    f(x) = 3.5 x (1 − x) with itself; on the orbit diagram that map is the
+    vertical line r = 3.5, which crosses the period-4 window: the long-run
+    states are the four points of an attracting 4-cycle, found here as the
+    period-4 points of f (rnndyn's root finder) and drawn on the line.
+    """
     P, keep = (200, 50) if quick else (2400, 300)
     res = orbits1d.bifurcation(np.linspace(2.5, 4.0, P), x0=0.5, transient=1000, keep=keep)
     fig = plot_bifurcation(res)
-    fig.axes[0].axvline(3.5, color="tab:red", linewidth=0.8, linestyle="--")
+    ax = fig.axes[0]
+    cycle = [p for p in orbits1d.fixed_points(f"logistic:{LECTURE_R:g}", period=4) if p.kind == "sink"]
+    ax.axvline(LECTURE_R, color="tab:red", linewidth=0.8, linestyle="--",
+               label=f"$r$ = {LECTURE_R:g}: the lecture's $f(x) = {LECTURE_R:g}\\,x\\,(1 - x)$")
+    if cycle:
+        xs = [p.x for p in cycle]
+        ax.plot([LECTURE_R] * len(xs), xs, linestyle="none", marker="o", markersize=6, markerfacecolor="none",
+                markeredgecolor="tab:red", markeredgewidth=1.3,
+                label=f"its attracting {len(xs)}-cycle: $x$ = " + ", ".join(f"{x:.3f}" for x in sorted(xs)))
+    ax.legend(loc="upper left", fontsize="small", framealpha=0.9)
     return fig

@@ -247,7 +247,7 @@ def plot_fibonacci(fib, n_show=10, *, figsize=None) -> Figure:
     n1 = np.arange(1, N)
     a.plot(n1, f[2:] / f[1:-1], "o-", markersize=3, color="black", label="Fib($n$+1) / Fib($n$)")
     a.axhline(fib.golden_ratio, color="tab:red", linestyle="--", linewidth=1,
-              label=f"$\\varphi$ = {fib.golden_ratio:.6f}")
+              label=f"$\\varphi$ = {_legend_number(fib.golden_ratio)}")
     a.set_xlabel("$n$")
     a.set_title("The dominant eigenvalue is the golden ratio", fontsize="medium")
     check = ", ".join(str(int(v)) for v in fib.golden_check)
@@ -360,6 +360,23 @@ def plot_activation_gradient(x, y, dy, name="sigmoid", *, figsize=None) -> Figur
     return fig
 
 
+def _legend_number(x: float, digits: int = 4) -> str:
+    r"""``x`` for a legend: ``digits`` significant digits, as m×10^e (mathtext) when huge or tiny.
+
+    Examples
+    --------
+    >>> _legend_number(1.0000000000002), _legend_number(8.6317e25), _legend_number(4.4e-16), _legend_number(0.0)
+    ('1.000', '$8.632\\times10^{25}$', '$4.400\\times10^{-16}$', '0')
+    """
+    x = float(x)
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else str(x)
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:#.{digits}g}".rstrip(".")
+    mant, exp = f"{x:.{digits - 1}e}".split("e")
+    return f"${mant}\\times10^{{{int(exp)}}}$"
+
+
 def _matrix_table(ax, A, title):
     ax.axis("off")
     cells = [[f"{v:.3e}" for v in row] for row in A]
@@ -400,10 +417,11 @@ def plot_matrix_products(gaussian, orthogonal, *, rate=None, figsize=None) -> Fi
     ax = fig.add_subplot(gs[:, 0])
     k = np.arange(1, gaussian.norms.size + 1)
     ax.plot(k, _positive(gaussian.norms), color="tab:red", linewidth=2,
-            label=f"Gaussian N(0, 1) factors: final {gaussian.norms[-1]:.2e}")
+            label=f"Gaussian N(0, 1) factors: final {_legend_number(gaussian.norms[-1])}")
     ko = np.arange(1, orthogonal.norms.size + 1)
     ax.plot(ko, _positive(orthogonal.norms), color="tab:green", linewidth=2,
-            label=f"orthogonal factors: final {orthogonal.norms[-1]:.12f}")
+            label=f"orthogonal factors: final {_legend_number(orthogonal.norms[-1])} "
+                  f"(differs from 1 by {_legend_number(abs(orthogonal.norms[-1] - 1.0), 2)})")
     if rate is not None:
         ax.plot(k, gaussian.norms[0] * np.exp(rate * (k - 1)), color="0.4", linestyle="--", linewidth=1,
                 label=f"$e^{{{rate:.3f}\\,k}}$ (top Lyapunov exponent)")
@@ -420,6 +438,12 @@ def plot_matrix_products(gaussian, orthogonal, *, rate=None, figsize=None) -> Fi
     _matrix_table(fig.add_subplot(gs[1, 1]), orthogonal.final,
                   f"an orthogonal matrix after multiplying {orthogonal.norms.size - 1} more")
     return fig
+
+
+def _method_label(method: str) -> str:
+    """An initialisation method's name for a legend: ``xavier_normal`` as ``Xavier normal``."""
+    words = str(method).replace("_", " ").split()
+    return " ".join([words[0].capitalize(), *words[1:]]) if words else str(method)
 
 
 def plot_init_variance(*checks, figsize=None) -> Figure:
@@ -457,11 +481,11 @@ def plot_init_variance(*checks, figsize=None) -> Figure:
             (c.predicted_backward_var, c.backward_var, "s", "backward Var[$(W^T g)_j$]"),
         ):
             a0.plot(pred, meas, marker, color=col, markerfacecolor="none" if marker == "s" else col,
-                    linestyle="none", label=f"{c.method}: {what}")
+                    linestyle="none", label=f"{_method_label(c.method)}: {what}")
             lo, hi = min(lo, pred.min(), meas.min()), max(hi, pred.max(), meas.max())
         s = c.n_in + c.n_out
         order = np.argsort(s, kind="stable")
-        a1.plot(s[order], c.weight_var[order], "o", color=col, label=f"{c.method}: Var[$w_{{ij}}$]")
+        a1.plot(s[order], c.weight_var[order], "o", color=col, label=f"{_method_label(c.method)}: Var[$w_{{ij}}$]")
     s_all = np.unique(np.concatenate([c.n_in + c.n_out for c in checks]))
     a1.plot(s_all, 2.0 / s_all, "k--", linewidth=1, label="$2/(n_{in} + n_{out})$")
     a0.plot([lo * 0.8, hi * 1.25], [lo * 0.8, hi * 1.25], "k--", linewidth=1, label="measured = predicted")

@@ -9,6 +9,9 @@ object-oriented API.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 
 from rnndyn._validate import _describe
@@ -28,6 +31,28 @@ _FIELDS = ("exponents", "error", "k", "history", "history_steps")
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
            "tab:cyan", "black")
+#: Colour map of curves too many for :data:`_COLORS`: sampled once per curve, in order, so that no two share a
+#: colour and neighbours in the spectrum get neighbouring colours. Its last, palest tenth is left out, since it
+#: hardly shows on white.
+_CMAP = "viridis"
+_CMAP_TOP = 0.9
+
+
+def _colors(n: int) -> list:
+    """``n`` distinct colours: the qualitative cycle while it lasts, else :data:`_CMAP` sampled ``n`` times."""
+    if n <= len(_COLORS):
+        return list(_COLORS[:n])
+    return [tuple(c) for c in _colormap(n)(np.linspace(0.0, 1.0, n))]
+
+
+def _colormap(n: int) -> LinearSegmentedColormap:
+    """:data:`_CMAP` up to :data:`_CMAP_TOP`, interpolated finely enough for ``n`` distinct colours.
+
+    (matplotlib's own maps hold 256 colours, too few for a spectrum of more exponents.)
+    """
+    base = colormaps[_CMAP]
+    anchors = base(np.arange(round(_CMAP_TOP * base.N)))  # its own entries: resampling would repeat some
+    return LinearSegmentedColormap.from_list(f"{_CMAP}_top", anchors, N=max(256, 4 * n))
 
 
 def _spectra(spectra, labels):
@@ -64,14 +89,14 @@ def _draw_spectrum(ax, les, label, color, normalise=True):
 def _spectrum_axes(ax, normalise, k):
     ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_xlabel("i / k" if normalise else "i")
-    ax.set_ylabel("λ_i  (per step)")
+    ax.set_ylabel(r"$\lambda_i$  (per step)")
     if not normalise:
         ax.set_xticks(np.arange(1, k + 1) if k <= 12 else ax.get_xticks())
     ax.grid(True, alpha=0.3)
 
 
 def plot_lyapunov_spectra(spectra, labels=None, title=None, normalise=True, ax=None):
-    """λ_i against i/k for one or several spectra (bands: the ``error`` estimate).
+    """λᵢ against i/k for one or several spectra (bands: the ``error`` estimate).
 
     Parameters
     ----------
@@ -94,8 +119,8 @@ def plot_lyapunov_spectra(spectra, labels=None, title=None, normalise=True, ax=N
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    for i, (s, lab) in enumerate(zip(spectra, labels)):
-        _draw_spectrum(ax, s, lab, _COLORS[i % len(_COLORS)], normalise)
+    for s, lab, c in zip(spectra, labels, _colors(len(spectra))):
+        _draw_spectrum(ax, s, lab, c, normalise)
     _spectrum_axes(ax, normalise, spectra[0].k)
     if any(lab is not None for lab in labels):
         ax.legend(fontsize=8)
@@ -131,15 +156,25 @@ def plot_lyapunov_convergence(les, ax=None, max_curves=12, title=None):
     k = hist.shape[1]
     idx = np.unique(np.linspace(0, k - 1, min(k, max_curves)).round().astype(int))
     t = les.history_steps
-    for c, i in enumerate(idx):
-        ax.plot(t, hist[:, i], color=_COLORS[c % len(_COLORS)], linewidth=1.0, label=f"λ_{i + 1}")
+    many = idx.size > len(_COLORS)
+    if many:  # one colour per exponent, read off a colour bar: a legend of dozens of entries is not readable
+        sm = ScalarMappable(norm=Normalize(vmin=1, vmax=k), cmap=_colormap(k))
+        colors = [sm.to_rgba(i + 1) for i in idx]
+    else:
+        colors = _colors(idx.size)
+    for c, i in zip(colors, idx):
+        ax.plot(t, hist[:, i], color=c, linewidth=1.0, label=f"$\\lambda_{{{i + 1}}}$")
     ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     if t.size > 1 and t[-1] / max(t[0], 1) > 20:
         ax.set_xscale("log")
-    ax.set_xlabel("accumulated steps t")
-    ax.set_ylabel("running estimate  (Σ log R_ii) / t")
+    ax.set_xlabel("accumulated steps $t$")
+    ax.set_ylabel(r"running estimate  $\sum \log R_{ii}\,/\,t$")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, ncols=2 if idx.size > 6 else 1)
+    if many:
+        cb = fig.colorbar(sm, ax=ax, pad=0.02)
+        cb.set_label(f"exponent index $i$ ({idx.size} of {k} drawn)" if idx.size < k else "exponent index $i$")
+    else:
+        ax.legend(fontsize=7, ncols=2 if idx.size > 6 else 1)
     ax.set_title(title or "convergence")
     return fig
 
@@ -188,26 +223,26 @@ def plot_jacobian_statistics(T, means, stds, labels, title=None, log_panel=True)
     fig = Figure(figsize=(11.0 if log_panel else 6.0, 4.4), layout="constrained")
     axes = fig.subplots(1, 2 if log_panel else 1, squeeze=False)[0]
     ax = axes[0]
-    for i, lab in enumerate(labels):
-        c = _COLORS[i % len(_COLORS)]
+    colors = _colors(len(labels))
+    for i, (lab, c) in enumerate(zip(labels, colors)):
         ax.plot(T, means[i], color=c, marker="o", markersize=3, label=lab)
         ax.fill_between(T, means[i] - stds[i], means[i] + stds[i], color=c, alpha=0.18, linewidth=0)
     ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
     top = np.nanmax(np.where(np.isfinite(means + stds), means + stds, np.nan))
     ax.set_ylim(-0.05, min(max(1.2, top * 1.05 if np.isfinite(top) else 1.2), 2.0))
     ax.set_xlabel("T (time steps)")
-    ax.set_ylabel("mean ± std of |λ(∂h_T/∂h_0)|")
+    ax.set_ylabel(r"mean ± std of $|\lambda(\partial h_T/\partial h_0)|$")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("eigenvalues of the end-to-end Jacobian")
     if log_panel:
         ax2 = axes[1]
-        for i, lab in enumerate(labels):
-            ax2.plot(T, means[i], color=_COLORS[i % len(_COLORS)], marker="o", markersize=3, label=lab)
+        for i, (lab, c) in enumerate(zip(labels, colors)):
+            ax2.plot(T, means[i], color=c, marker="o", markersize=3, label=lab)
         ax2.set_yscale("log")
         ax2.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
         ax2.set_xlabel("T (time steps)")
-        ax2.set_ylabel("mean |λ(∂h_T/∂h_0)|  (log scale)")
+        ax2.set_ylabel(r"mean $|\lambda(\partial h_T/\partial h_0)|$  (log scale)")
         ax2.grid(True, which="major", alpha=0.3)
         ax2.set_title("the same means on a log axis")
     if title:
@@ -217,7 +252,7 @@ def plot_jacobian_statistics(T, means, stds, labels, title=None, log_panel=True)
 
 def plot_lyapunov_vs_parameter(values, spectra, name="γ", reference=None, reference_label=None,
                                labels=None, title=None, show=None):
-    """Spectra across a parameter: λ_i against i/k for a few values, and λ_max, mean λ, λ_min against it.
+    """Spectra across a parameter: λᵢ against i/k for a few values, and λ_max, mean λ, λ_min against it.
 
     Parameters
     ----------
@@ -248,15 +283,15 @@ def plot_lyapunov_vs_parameter(values, spectra, name="γ", reference=None, refer
     labels = labels or [f"{name} = {values[i]:g}" for i in show]
     fig = Figure(figsize=(11.0, 4.4), layout="constrained")
     a1, a2 = fig.subplots(1, 2)
-    for c, (i, lab) in enumerate(zip(show, labels)):
-        _draw_spectrum(a1, spectra[i], lab, _COLORS[c % len(_COLORS)], True)
+    for i, lab, c in zip(show, labels, _colors(len(show))):
+        _draw_spectrum(a1, spectra[i], lab, c, True)
     _spectrum_axes(a1, True, spectra[0].k)
     a1.legend(fontsize=8)
     a1.set_title("Lyapunov spectra")
     e = np.array([_first(s.exponents) for s in spectra])
-    a2.plot(values, e[:, 0], marker="^", color="tab:red", label="λ_max")
-    a2.plot(values, e.mean(axis=1), marker="o", color="tab:blue", label="mean λ")
-    a2.plot(values, e[:, -1], marker="v", color="tab:green", label="λ_min")
+    a2.plot(values, e[:, 0], marker="^", color="tab:red", label=r"$\lambda_{\max}$")
+    a2.plot(values, e.mean(axis=1), marker="o", color="tab:blue", label=r"mean $\lambda$")
+    a2.plot(values, e[:, -1], marker="v", color="tab:green", label=r"$\lambda_{\min}$")
     if reference is not None:
         a2.plot(values, np.asarray(reference, dtype=float), color="0.3", linestyle=":",
                 label=reference_label or "reference")

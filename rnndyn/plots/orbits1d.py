@@ -13,6 +13,7 @@ To draw straight from a map spec such as ``"logistic:3.5"``, use
 
 from __future__ import annotations
 
+import ast
 import importlib
 import warnings
 
@@ -53,9 +54,84 @@ def _diagonal(ax, lo, hi):
     ax.plot([lo, hi], [lo, hi], color="0.5", linestyle="--", linewidth=1, label="$y = x$")
 
 
-def _formula_label(formula: str) -> str:
-    """The formula for a title: ``x**2`` as ``x^2``, ``*`` as a middle dot."""
-    return formula.replace("**", "^").replace("*", "\u00b7")
+# Functions mathtext sets upright as operators; any other name is set upright by \mathrm.
+_TEX_FUNCS = {"sin", "cos", "tan", "exp", "log", "tanh", "min", "max"}
+_TEX_NAMES = {"pi": r"\pi"}
+# Binding strength of each operator, for parentheses.
+_PREC = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 4}
+_UNARY_PREC = 3
+
+
+def _tex_number(v) -> str:
+    s = f"{v:.6g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        head = "" if mant == "1" else rf"{mant}\times "
+        return rf"{head}10^{{{int(exp)}}}"
+    return s
+
+
+def _tex_name(name: str) -> str:
+    if name in _TEX_NAMES:
+        return _TEX_NAMES[name]
+    return name if len(name) == 1 else r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def _tex(node, var: str) -> tuple[str, int]:
+    """``node`` as mathtext, with the binding strength of its outermost operator (5: an atom)."""
+    if isinstance(node, ast.Expression):
+        return _tex(node.body, var)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return _tex_number(node.value), 5 if node.value >= 0 else _UNARY_PREC
+    if isinstance(node, ast.Name):
+        return (var if node.id == "x" else _tex_name(node.id)), 5
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        body, prec = _tex(node.operand, var)
+        if prec < _UNARY_PREC:
+            body = f"({body})"
+        return ("-" if isinstance(node.op, ast.USub) else "+") + body, _UNARY_PREC
+    if isinstance(node, ast.BinOp) and type(node.op) in _PREC:
+        prec = _PREC[type(node.op)]
+        left, lp = _tex(node.left, var)
+        right, rp = _tex(node.right, var)
+        if isinstance(node.op, ast.Div):
+            return rf"\frac{{{left}}}{{{right}}}", 5
+        if isinstance(node.op, ast.Pow):
+            base = left if lp == 5 else f"({left})"
+            return f"{base}^{{{right}}}", prec
+        if lp < prec:
+            left = f"({left})"
+        # a - (b + c) and x * (-2) keep their parentheses
+        if rp < prec or (rp == prec and isinstance(node.op, ast.Sub)) or right[:1] in "+-":
+            right = f"({right})"
+        if isinstance(node.op, ast.Mult):
+            # juxtaposition, as written by hand (3.5 x (1 - x)); a dot where two numbers would run together
+            sep = r"\cdot " if right[:1].isdigit() else r"\,"
+            return f"{left}{sep}{right}", prec
+        return f"{left} {'+' if isinstance(node.op, ast.Add) else '-'} {right}", prec
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        args = ", ".join(_tex(a, var)[0] for a in node.args)
+        name = node.func.id
+        if name == "sqrt" and len(node.args) == 1:
+            return rf"\sqrt{{{args}}}", 5
+        if name == "abs" and len(node.args) == 1:
+            return f"|{args}|", 5
+        return (rf"\{name}" if name in _TEX_FUNCS else _tex_name(name)) + f"({args})", 5
+    raise ValueError(f"no mathtext for {ast.dump(node)[:60]}")
+
+
+def _formula_label(formula: str, var: str = "x") -> str:
+    r"""The formula for a title, as mathtext: ``x**2 + 0.15`` as $x^{2} + 0.15$, ``3.5*x*(1 - x)`` as $3.5\,x\,(1 - x)$.
+
+    ``var`` replaces the variable x (``"x_t"`` for the right side of x_{t+1} = f(x_t)). A formula that is
+    not an expression (a map known only by its name) is set upright, its underscores escaped.
+    """
+    try:
+        tex, _ = _tex(ast.parse(str(formula).strip(), mode="eval"), var)
+    except (SyntaxError, ValueError, RecursionError):
+        tex = r"\mathrm{" + str(formula).replace("\\", "").replace("$", "").replace("_", r"\_") \
+            .replace("^", r"\^{}").replace("{", "").replace("}", "") + "}"
+    return f"${tex}$"
 
 
 def _deprecated_spec_call(name: str, f, args, kwargs):
@@ -129,7 +205,7 @@ def plot_compositions(result, *args, figsize=None, **kwargs) -> Figure:
         ax.set_title(_composition_title(k))
         ax.set_xlabel("$x$")
         ax.set_ylabel("$y$")
-    fig.suptitle(f"Iterated function $f(x) = $ {_formula_label(result.formula)}")
+    fig.suptitle(f"Iterated function $f(x) =$ {_formula_label(result.formula)}")
     return fig
 
 
@@ -204,7 +280,7 @@ def plot_cobweb(diagram, *args, figsize=None, **kwargs) -> Figure:
     ax.set_aspect("equal")
     ax.set_xlabel("$x_t$")
     ax.set_ylabel("$x_{t+1}$")
-    ax.set_title(f"Cobweb: $x_{{t+1}} = $ {_formula_label(d.formula)}")
+    ax.set_title(f"Cobweb: $x_{{t+1}} =$ {_formula_label(d.formula, var='x_t')}")
     ax.legend(loc="upper left", fontsize="small")
 
     ax_t.set_xlim(0, max(steps, 1))

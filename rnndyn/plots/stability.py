@@ -27,7 +27,7 @@ from matplotlib.patches import Circle, Rectangle
 
 from rnndyn._validate import _describe
 from rnndyn.errors import ValidationError
-from rnndyn.formatting import format_eigenvalues
+from rnndyn.formatting import MINUS, format_eigenvalues
 from rnndyn.plots._results import has_fields, require
 
 __all__ = ["plot_stability"]
@@ -170,8 +170,9 @@ def plot_stability(reports, labels=None, *, title=None, figsize=None) -> Figure:
         sym = "λ" if plane == "ode" else "μ"
         ax.plot(pts.real, pts.imag, linestyle="none", marker=m, markersize=8, color=c,
                 markeredgecolor="black", markeredgewidth=0.6, zorder=5)
+        eigs = format_eigenvalues(pts, limit=3, minus=MINUS)
         handles.append(Line2D([], [], linestyle="none", marker=m, markersize=8, color=c, markeredgecolor="black",
-                              markeredgewidth=0.6, label=f"{lab}: {sym} = {format_eigenvalues(pts, limit=3)}"))
+                              markeredgewidth=0.6, label=f"{lab}: {sym} = {eigs}"))
         out = amp > 1.0 + rep.tol
         if out.any():
             any_out = True

@@ -61,7 +61,8 @@ def test_portrait_contents_match_simulate_and_step():
     np.testing.assert_allclose(p.eigenvalues, [-0.15 + 2j, -0.15 - 2j], atol=1e-12)
     assert p.stability.max_real == pytest.approx(-0.15)
     assert p.stability.euler_factor == pytest.approx(abs(1 + 0.1 * (-0.15 + 2j)))
-    assert [fp.kind for fp in p.fixed_points] == ["sink"]
+    # the map (|μ| = 1.0051) spirals out slowly; the ODE it discretises spirals in
+    assert [(fp.kind, fp.ode_kind) for fp in p.fixed_points] == [("source", "sink")]
     np.testing.assert_allclose(p.fixed_points[0].state, [0, 0], atol=1e-10)
 
 
@@ -154,8 +155,8 @@ def test_plot_content():
         (end,) = lines(ax, f"end-{i}")
         np.testing.assert_allclose(np.ravel(end.get_data()), ref[i, -1])
         assert len(lines(ax, f"direction-{i}")) >= 1
-    (sink,) = lines(ax, "fixed-sink")
-    np.testing.assert_allclose(np.ravel(sink.get_data()), [0, 0], atol=1e-10)
+    (origin,) = lines(ax, "fixed-source-ode-sink")
+    np.testing.assert_allclose(np.ravel(origin.get_data()), [0, 0], atol=1e-10)
     (field,) = lines(ax, "field")
     assert field.N == 81
     assert ax.get_xlim() == pytest.approx(p.xlim) and ax.get_ylim() == pytest.approx(p.ylim)
@@ -163,7 +164,7 @@ def test_plot_content():
     for piece in ("W0", "ε = 0.1", "γ = 0.15", "−0.15 ± 2i", "1.0051"):
         assert piece in title
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("‖h₀‖ 0.5 →" in t for t in labels) and any("sink" in t for t in labels)
+    assert any("‖h₀‖ 0.5 →" in t for t in labels) and "source (map), sink (ODE)" in labels
     assert len(fig.axes) == 1 and len(ax.child_axes) == 1  # the colour bar is an inset of the axes
     assert "‖F(h) − h‖" in ax.child_axes[0].get_ylabel()
 
@@ -178,7 +179,7 @@ def test_plot_into_given_axes_without_extras():
     assert ax.get_title() == "" and ax.get_legend() is None and not ax.child_axes
     assert len(lines(ax, "trajectory-")) == 3
     assert not p.smooth.any()  # a rotation jumps a quarter turn each step: drawn as points
-    assert p.fixed_points[0].kind == "neutral"
+    assert p.fixed_points[0].kind == "neutral" and p.fixed_points[0].ode_kind is None  # a map: no ODE
     assert len(lines(ax, "fixed-neutral")) == 1
 
 
@@ -217,7 +218,8 @@ def test_paper_figures(name, panels, matrices):
     fig = spec.build(quick=True)
     assert len(fig.axes) == panels
     for ax, m in zip(fig.axes, matrices):
-        trajs = sorted(lines(ax, "trajectory-"), key=lambda a: a.get_gid())
+        # the lines of whole trajectories (a figure may add subsequences, "trajectory-<i>-every-<q>")
+        trajs = sorted((a for a in lines(ax, "trajectory-") if a.get_gid().count("-") == 1), key=lambda a: a.get_gid())
         assert len(trajs) == 3
         for ln, h0 in zip(trajs, PAPER_INITS):
             x, y = ln.get_data()
