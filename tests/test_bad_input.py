@@ -77,3 +77,14 @@ def test_oversized_requests_are_refused_before_allocating(call):
 def test_random_inits_box_must_be_two_ranges():
     with pytest.raises(ArgumentTypeError, match="^box:"):
         phase.random_inits(3, box=5)
+
+
+def test_jacobian_spectrum_statistics_of_a_finite_huge_spectrum_are_finite():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = rd.jacobian_spectrum(rd.VanillaRNN(1e3 * np.eye(2), activation="relu"), [0.3, -0.2], steps=60)
+    assert int(r.diverged_at) == -1
+    for v in (r.eig_abs_mean, r.eig_abs_std, r.sv_mean, r.sv_std):
+        assert np.isfinite(v) and v == pytest.approx(0.5e180, rel=1e-12)

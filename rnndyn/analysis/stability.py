@@ -654,6 +654,16 @@ class JacobianSpectrum:
     diverged_at: np.ndarray | int
 
 
+def _scaled_mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row means and standard deviations of non-negative values computed on x / max(x), so that a
+    finite spectrum (moduli up to 1.8e308) has finite statistics: the plain sum of squares overflows
+    from ~1e154."""
+    s = np.max(x, axis=1, keepdims=True)
+    s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
+    y = x / s
+    return y.mean(axis=1) * s[:, 0], y.std(axis=1) * s[:, 0]
+
+
 def jacobian_spectrum(cell, h0, inputs=None, steps=None, backend="auto") -> JacobianSpectrum:
     """Eigenvalues and singular values of the end-to-end Jacobian ∂h_T/∂h_0.
 
@@ -707,7 +717,7 @@ def jacobian_spectrum(cell, h0, inputs=None, steps=None, backend="auto") -> Jaco
         eig[ok] = np.take_along_axis(lam, order, axis=1)
         sv[ok] = np.linalg.svd(As[ok], compute_uv=False)
     mods = np.abs(eig)
-    stats = [mods.mean(axis=1), mods.std(axis=1), sv.mean(axis=1), sv.std(axis=1)]
+    stats = [*_scaled_mean_std(mods), *_scaled_mean_std(sv)]
     if not batched:
         eig, sv = eig[0], sv[0]
         stats = [float(s[0]) for s in stats]
