@@ -7,13 +7,18 @@ import sys
 
 import click
 
+from .errors import fail
+from .model import model_line, option_given, resolve_cell
 from .options import (
+    MODEL_HELP,
     activation_option,
     cell_option,
     dpi_option,
     eps_option,
     gamma_option,
     json_option,
+    layer_option,
+    matrix_option,
     out_option,
     seed_option,
     size_option,
@@ -34,9 +39,10 @@ def _verdict(ratio: float) -> str:
     return "kept"
 
 
-def record(res, out=None) -> dict:
-    """The machine-readable result (what ``--json`` prints)."""
+def record(res, out=None, model=None) -> dict:
+    """The machine-readable result (what ``--json`` prints); ``model`` describes trained weights given by --matrix."""
     return {
+        "model": model,
         "size": res.size,
         "steps": res.steps,
         "loss": res.loss,
@@ -52,10 +58,12 @@ def record(res, out=None) -> dict:
     }
 
 
-def print_summary(res) -> None:
-    """One line per initialisation: ‖δ_T‖, ‖δ_0‖, their ratio and a verdict."""
+def print_summary(res, model=None) -> None:
+    """One line per initialisation: ‖δ_T‖, ‖δ_0‖, their ratio and a verdict (after a line naming the model)."""
     T = res.steps
     width = max(12, max(len(lb) for lb in res.labels) + 2)
+    if model:
+        click.echo(model_line(model))
     click.echo(f"‖∂L/∂h_t‖ through T = {T} steps, n = {res.size} (loss: {res.loss})")
     click.echo(f"{'init':<{width}}{'cell':<15}{'ρ(M)':>9}  {'at t=T':>10}  {'at t=0':>10}  {'0/T':>10}  verdict")
     for label, kind, rho, row, ratio in zip(res.labels, res.cells, res.matrix_radii, res.norms, res.ratios):
@@ -64,7 +72,12 @@ def print_summary(res) -> None:
 
 
 @click.command()
-@cell_option(default="vanilla")
+@matrix_option(default=None, labeled=True,
+               help="Instead of --init: one line for this recurrent matrix, a named matrix or a "
+                    ".npy/.npz[:key]/.csv/.txt file (run without inputs). " + MODEL_HELP + " It runs on N(0, 1) "
+                    "inputs through its own weight_ih, plus its bias.")
+@layer_option()
+@cell_option(default="vanilla", from_weights=True)
 @click.option("--init", "inits", type=InitEntryType(), multiple=True,
               help="Initialisation of the recurrent matrix (repeatable), NAME[:KEY=VALUE]: orthogonal[:gain=G], "
                    "identity[:gain=G], normal:std=S or normal:gain=G, uniform:scale=A, xavier_normal, "
@@ -75,7 +88,7 @@ def print_summary(res) -> None:
 @steps_option(default=100)
 @eps_option()
 @gamma_option()
-@activation_option()
+@activation_option(from_weights=True)
 @click.option("--input-scale", type=click.FloatRange(min=0.0), default=0.03, show_default=True,
               help="Scale of the random input weights (inputs x_t ~ N(0, 1), seeded); small keeps tanh near linear.")
 @click.option("--h0", "h0_value", type=float, default=0.0, show_default=True,
@@ -84,7 +97,9 @@ def print_summary(res) -> None:
 @out_option(help="Output figure (.png, .svg, .pdf); without it only the numbers are printed.")
 @dpi_option()
 @json_option()
-def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_value, seed, out, dpi, as_json):
+@click.pass_context
+def gradients(ctx, matrix, layer, cell, inits, size, steps, eps, gamma, activation, input_scale, h0_value, seed, out,
+              dpi, as_json):
     """Gradient norm ‖∂L/∂h_t‖ over t, one line per initialisation.
 
     Runs rnndyn's own backprop through time from a unit gradient at t = T
@@ -102,6 +117,7 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
     ...
     \b
     $ rnndyn gradients --activation linear --size 1 --steps 50 --init identity:gain=1.1 --init identity:gain=0.9
+    $ rnndyn gradients --matrix model.pt --activation tanh
     """
     import numpy as np
 
@@ -110,9 +126,27 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
 
     if out:
         check_out_suffix(out)
-    entries = list(inits) if inits else list(default_inits(size))
-    kw = {"size": size, "steps": steps, "eps": eps, "gamma": gamma, "activation": activation,
-          "input_scale": input_scale, "h0": np.full(size, h0_value), "rng": seed}
+    model = None
+    if matrix is None:
+        if layer is not None:
+            fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
+        cell = cell or "vanilla"
+        entries = list(inits) if inits else list(default_inits(size))
+        kw = {"size": size, "steps": steps, "eps": eps, "gamma": gamma, "activation": activation or "tanh",
+              "input_scale": input_scale, "h0": np.full(size, h0_value), "rng": seed}
+    else:
+        for name, opt in (("inits", "--init"), ("size", "--size"), ("input_scale", "--input-scale")):
+            if option_given(ctx, name):
+                fail(f"{opt}, --matrix: give one of them (--matrix is the one recurrent matrix, its size and "
+                     "input weights its own)")
+        resolved = resolve_cell(matrix, cell, activation, layer, eps, gamma, default_cell="vanilla")
+        resolved.echo_notices()
+        model, the_cell = resolved.model, resolved.cell
+        entries = [{"init": "identity", "label": resolved.label}]  # the factory below ignores the drawn W
+        cell = lambda _W: the_cell  # noqa: E731
+        kw = {"size": the_cell.n, "steps": steps, "input_size": the_cell.d, "h0": np.full(the_cell.n, h0_value),
+              "rng": seed}
+        size = the_cell.n
     if progress_enabled() and len(entries) * steps * size * size > _PROGRESS_WORK:
         with click.progressbar(length=len(entries), label="gradients", file=sys.stderr, show_eta=True) as bar:
             res = rd.gradient_norms(cell, entries, progress=lambda label: bar.update(1), **kw)
@@ -124,6 +158,6 @@ def gradients(cell, inits, size, steps, eps, gamma, activation, input_scale, h0_
         fig = plot_gradient_norms(res)
         write_figure(fig, out, dpi=dpi)
     if as_json:
-        emit_json(record(res, out))
+        emit_json(record(res, out, model))
     else:
-        print_summary(res)
+        print_summary(res, model)

@@ -7,9 +7,10 @@ import math
 import click
 
 import rnndyn as rd
-from rnndyn.systems.build import build_cell, cell_parameters
+from rnndyn.systems.build import cell_parameters
 
 from .errors import fail
+from .model import model_line, option_given, resolve_cell
 from .options import (
     activation_option,
     cell_option,
@@ -17,13 +18,13 @@ from .options import (
     eps_option,
     gamma_option,
     json_option,
+    layer_option,
     matrix_option,
     out_option,
     seed_option,
 )
 from .output import check_out_suffix, emit_json, write_figure
-from .stability import option_given, refuse_unused_cell_options
-from .types import InitSpecType
+from .types import InitSpecType, LabeledMatrix
 
 
 @click.command()
@@ -34,10 +35,11 @@ from .types import InitSpecType
               help="Initialiser for --random, NAME[:KEY=VALUE]: orthogonal[:gain=G], identity[:gain=G], "
                    "normal:std=S or normal:gain=G, uniform:scale=A or uniform:gain=G, xavier_normal[:gain=G], "
                    "xavier_uniform[:gain=G], antisymmetric:std=S or antisymmetric:gain=G (gain: spectral radius).")
-@cell_option()
+@cell_option(from_weights=True)
+@layer_option()
 @eps_option()
 @gamma_option()
-@activation_option()
+@activation_option(from_weights=True)
 @click.option("--compare", "compare", type=click.FloatRange(min=0.0), multiple=True,
               help="Also draw the same cell with this γ (repeatable).")
 @click.option("--critical", is_flag=True, help="Also draw the same cell at its critical γ.")
@@ -46,8 +48,8 @@ from .types import InitSpecType
 @dpi_option()
 @json_option()
 @click.pass_context
-def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, compare, critical, seed, out, dpi,
-             as_json):
+def spectrum(ctx, matrix, random_n, init_spec, cell, layer, eps, gamma, activation, compare, critical, seed, out,
+             dpi, as_json):
     """Plot eigenvalues against the stability regions (imaginary axis, Euler disk, unit circle).
 
     Left: the eigenvalues λ of the ODE Jacobian with the forward-Euler disk
@@ -66,15 +68,15 @@ def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, com
     if random_n is not None:
         if option_given(ctx, "matrix"):
             fail("--matrix, --random: give one of them, not both")
-        W = rd.init.from_spec(init_spec, random_n, rng=seed)
-        name = f"random {random_n}×{random_n} ({init_spec})"
+        W = LabeledMatrix(f"random {random_n}×{random_n} ({init_spec})",
+                          rd.init.from_spec(init_spec, random_n, rng=seed))
     else:
         if option_given(ctx, "init_spec"):
             fail("--init: only used with --random N")
-        W = matrix.array
-        name = matrix.label
-    refuse_unused_cell_options(ctx, cell, {"compare": bool(compare), "critical": critical})
-    base = build_cell(cell, W, eps=eps, gamma=gamma, activation=activation)
+        W = matrix
+    res = resolve_cell(W, cell, activation, layer, eps, gamma, extra={"compare": bool(compare), "critical": critical})
+    res.echo_notices()
+    base, cell, activation, name = res.cell, res.kind, res.activation, res.label
     gammas = [gamma] + [g for g in compare if g != gamma]
     cells = [base] + [base.replace(gamma=g) for g in gammas[1:]]
     stepped = bool(cell_parameters(cell))
@@ -91,7 +93,9 @@ def spectrum(ctx, matrix, random_n, init_spec, cell, eps, gamma, activation, com
     fig = plot_stability(reports, labels, title=title)
     write_figure(fig, out, dpi)
     if as_json:
-        emit_json([{"label": lab, **r.to_dict()} for lab, r in zip(labels, reports)])
+        emit_json([{"label": lab, **r.to_dict(), "model": res.model} for lab, r in zip(labels, reports)])
     else:
+        if res.model:
+            click.echo(model_line(res.model))
         for r in reports:
             click.echo(r.summary)

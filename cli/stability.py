@@ -5,47 +5,24 @@ from __future__ import annotations
 import math
 
 import click
-from click.core import ParameterSource
 
 import rnndyn as rd
 from rnndyn.analysis.stability import format_eigenvalues
-from rnndyn.systems.build import CELL_KINDS, build_cell, cell_parameters
 
-from .errors import fail
+from .model import model_line, option_given, origin_is_fixed, refuse_unused_cell_options, resolve_cell
 from .options import (
     activation_option,
     cell_option,
     eps_option,
     gamma_option,
     json_option,
+    layer_option,
     matrix_option,
 )
 from .output import emit_json
 from .types import POINT
 
-
-def option_given(ctx, name: str) -> bool:
-    """Whether the option ``name`` was given (on the command line or in the environment), not defaulted."""
-    return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
-
-
-_WHAT = {"eps": "step size ε", "gamma": "diffusion γ"}
-
-
-def refuse_unused_cell_options(ctx, cell: str, extra: dict | None = None) -> None:
-    """Stop with one line when an option the cell kind does not take (--eps, --gamma on a vanilla cell) was given.
-
-    ``extra`` maps further option names to whether they were given, for options that need ε and γ.
-    """
-    takes = cell_parameters(cell)
-    given = {name: option_given(ctx, name) for name in _WHAT if name not in takes}
-    if not takes:
-        given.update(extra or {})
-    with_them = ", ".join(k for k in CELL_KINDS if cell_parameters(k)) or "none"
-    for name, was_given in given.items():
-        if was_given:
-            what = _WHAT.get(name, "step size ε nor diffusion γ")
-            fail(f"--{name}: a {cell} cell has no {what}; use --cell {with_them.replace(', ', ' or ')}")
+__all__ = ["format_report", "option_given", "refuse_unused_cell_options", "stability"]
 
 
 _M_NAME = {"EulerRNN": "W − γI", "AntisymmetricRNN": "W − Wᵀ − γI", "VanillaRNN": "W", "matrix": "M"}
@@ -63,8 +40,13 @@ def _verdict(flag, yes="stable", no="UNSTABLE") -> str:
     return yes if flag else no
 
 
-def format_report(rep: rd.StabilityReport) -> str:
-    """The table ``rnndyn stability`` prints for a report."""
+def format_report(rep: rd.StabilityReport, model: dict | None = None, origin_fixed: bool = True) -> str:
+    """The table ``rnndyn stability`` prints for a report.
+
+    ``model`` (trained weights, :class:`~.model.ResolvedCell`'s ``model``) adds a first line naming the file,
+    the layer and what W, V and b are; ``origin_fixed=False`` (a bias moves the origin) a closing note that
+    the one-step Jacobian was taken at a state that is not a fixed point.
+    """
     head = rep.kind
     if rep.activation:
         head += f" ({rep.activation})"
@@ -99,22 +81,27 @@ def format_report(rep: rd.StabilityReport) -> str:
         verdicts.append(("forward Euler: max|1 + ελ| ≤ 1", _verdict(rep.euler_stable)))
     verdicts.append(("one-step map: max|μ| ≤ 1", _verdict(rep.discrete_stable)))
     w = max(len(k) for k, _ in rows + verdicts) + 2
-    lines = [head, ""]
+    lines = ([model_line(model)] if model else []) + [head, ""]
     lines += [f"  {k:<{w}}{v}" for k, v in rows]
     lines += ["", "  verdicts"]
     lines += [f"  {k:<{w}}{v}" for k, v in verdicts]
     lines += ["", (f"  overall: {'stable' if rep.stable else 'UNSTABLE'} "
                   f"({'forward Euler' if rep.euler_stable is not None else 'one-step map'})"),
               "", rep.summary]
+    if not origin_fixed and not rep.state.any():
+        lines += ["", "note: the origin is not a fixed point: the bias maps h = 0 to φ(b) ≠ 0. μ above is the one-step",
+                  "      Jacobian at h = 0 with the bias, as rd.stability(cell) takes it; for the state the model",
+                  "      settles in, pass --state at a fixed point (rd.fixed_points(cell))."]
     return "\n".join(lines)
 
 
 @click.command()
-@matrix_option()
-@cell_option()
+@matrix_option(labeled=True)
+@cell_option(from_weights=True)
+@layer_option()
 @eps_option()
 @gamma_option()
-@activation_option()
+@activation_option(from_weights=True)
 @click.option("--state", "state", type=POINT, default=None,
               help="State h (comma-separated) at which the one-step Jacobian is taken; default the origin.")
 @click.option("--tol", type=click.FloatRange(min=0.0), default=1e-8, show_default=True,
@@ -124,24 +111,29 @@ def format_report(rep: rd.StabilityReport) -> str:
               help="Exit with status 1 when the configuration is not stable (forward Euler's verdict for "
                    "euler/antisymmetric cells, the one-step map's for vanilla ones); 0 otherwise.")
 @click.pass_context
-def stability(ctx, matrix, cell, eps, gamma, activation, state, tol, as_json, check):
+def stability(ctx, matrix, cell, layer, eps, gamma, activation, state, tol, as_json, check):
     """Eigenvalues, Euler factor, stability verdicts and critical γ of a cell.
 
     For euler/antisymmetric cells: the eigenvalues of M = W − γI (W − Wᵀ − γI),
     max Re λ (ODE stability, the critical criterion Re λ ≈ 0), the forward-Euler
     factor max|1 + ελ| and the smallest γ that brings it to 1 (Chang et al.
     2019). For vanilla cells: the spectral radius of the one-step Jacobian.
+    The one-step Jacobian is the map's as it runs, at --state (default the
+    origin): a trained model's bias included, no input, the same numbers as
+    rd.stability(rd.load_cell(path)).
 
     \b
     $ rnndyn stability --matrix W0 --gamma 0.15
     $ rnndyn stability --matrix weights.npz:W_hh --cell antisymmetric --eps 0.01 --check
+    $ rnndyn stability --matrix model.pt --activation tanh
     """
-    refuse_unused_cell_options(ctx, cell)
-    c = build_cell(cell, matrix, eps=eps, gamma=gamma, activation=activation)
-    rep = rd.stability(c, h=None if state is None else list(state), tol=tol)
+    res = resolve_cell(matrix, cell, activation, layer, eps, gamma)
+    res.echo_notices()
+    rep = rd.stability(res.cell, h=None if state is None else list(state), tol=tol)
+    origin_fixed = origin_is_fixed(res.cell)
     if as_json:
-        emit_json(rep.to_dict())
+        emit_json({**rep.to_dict(), "model": res.model, "origin_is_fixed_point": origin_fixed})
     else:
-        click.echo(format_report(rep))
+        click.echo(format_report(rep, res.model, origin_fixed))
     if check and not rep.stable:
         ctx.exit(1)

@@ -16,14 +16,25 @@ import numpy as np
 
 import rnndyn as rd
 from rnndyn.errors import RnndynError
+from rnndyn.io.weights import WEIGHT_SUFFIXES, WeightsInfo, inspect_weights
 from rnndyn.matrices import parse_init_spec
 
 
 class LabeledMatrix(NamedTuple):
-    """A matrix with the name it was given by (``--matrix W0`` → "W0", ``w.npz:rec`` → "w_rec")."""
+    """A matrix with the name it was given by (``--matrix W0`` → "W0", ``w.npz:rec`` → "w_rec").
+
+    For a file of trained RNN weights (an ``nn.RNN`` state dict in a .pt/.pth,
+    the same keys, Keras or Flax weights in an .npz) ``weights`` says what the
+    file holds (:class:`rnndyn.io.weights.WeightsInfo`) and ``source`` is the
+    path: the commands then analyse the cell the file holds, input weights and
+    biases included (:func:`~.model.resolve_cell`); ``array`` is its layer-0
+    recurrent matrix.
+    """
 
     label: str
     array: np.ndarray
+    weights: WeightsInfo | None = None
+    source: str | None = None
 
 
 def matrix_label(spec: str) -> str:
@@ -36,9 +47,24 @@ def matrix_label(spec: str) -> str:
     return Path(str(spec)).stem
 
 
+def _trained_weights(value):
+    """What a weights file (.pt/.pth, or an .npz of RNN weights, without ``:KEY``) holds, else None."""
+    if not isinstance(value, str) or value in rd.NAMED_MATRICES:
+        return None
+    path, sep, key = value.rpartition(":")
+    if sep and path.lower().endswith(WEIGHT_SUFFIXES) and key:
+        return None  # one tensor picked by its key: a plain matrix
+    if not value.lower().endswith(WEIGHT_SUFFIXES) or not Path(value).is_file():
+        return None
+    try:
+        return inspect_weights(value)
+    except RnndynError:  # one array, or no recurrent weights: read (or refused) as a matrix
+        return None
+
+
 class MatrixType(click.ParamType):
-    """A named matrix (W+, W-, W0, Wdiff, identity, ...), a .npy/.npz[:key]/.csv/.txt file, or a
-    PyTorch state dict (.pt/.pth, or its keys in an .npz): its recurrent matrix ``weight_hh_l0``.
+    """A named matrix (W+, W-, W0, Wdiff, identity, ...), a .npy/.npz[:key]/.csv/.txt file, or trained
+    RNN weights: a PyTorch state dict (.pt/.pth, or its keys in an .npz), Keras or Flax weights in an .npz.
 
     ``MatrixType(labeled=True)`` converts to a :class:`LabeledMatrix`, for
     commands that name their output or titles after the matrix as it was given.
@@ -53,10 +79,13 @@ class MatrixType(click.ParamType):
         if isinstance(value, (np.ndarray, LabeledMatrix)):
             return value
         try:
+            weights = _trained_weights(value)
             arr = rd.load_recurrent_matrix(value)
         except RnndynError as exc:
             self.fail(str(exc), param, ctx)
-        return LabeledMatrix(matrix_label(value), arr) if self.labeled else arr
+        if not self.labeled:
+            return arr
+        return LabeledMatrix(matrix_label(value), arr, weights, value if weights is not None else None)
 
     def shell_complete(self, ctx, param, incomplete):
         from click.shell_completion import CompletionItem

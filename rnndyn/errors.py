@@ -44,6 +44,11 @@ class DivergenceWarning(RuntimeWarning):
     """A trajectory became non-finite; the step is in the result's ``diverged_at``."""
 
 
+class AssumptionWarning(UserWarning):
+    """An input left something unsaid and rnndyn assumed it (a state dict's nonlinearity, the layer of a
+    multi-layer model); the message says what was assumed and which argument states it."""
+
+
 class UnsupportedError(ValidationError):
     """An algorithm has no kernel for this kind of system on this backend.
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from rnndyn._validate import _describe, as_int, as_real_array, choice, did_you_mean
-from rnndyn.errors import ArgumentTypeError, LoadError, UnknownNameError, ValidationError
+from rnndyn.errors import ArgumentTypeError, AssumptionWarning, LoadError, UnknownNameError, ValidationError
 from rnndyn.io.arrays import (
     MATRIX_SUFFIXES,
     TORCH_SUFFIXES,
@@ -37,6 +38,8 @@ __all__ = [
     "GatedRecurrentWeights",
     "LOAD_KINDS",
     "WEIGHT_SUFFIXES",
+    "WeightsInfo",
+    "inspect_weights",
     "load_cell",
     "load_matrix",
     "load_recurrent_matrix",
@@ -308,8 +311,116 @@ def _frozen(a):
 
 LOAD_KINDS = ("auto", "vanilla", "euler", "antisymmetric", "lstm", "gru")
 
+#: How each layout's own constructor is told the nonlinearity (for the words of :class:`AssumptionWarning`).
+_NONLINEARITY_HINT = {
+    "pytorch": "nn.RNN(nonlinearity='relu')",
+    "keras": "SimpleRNN(activation='relu')",
+    "flax": "SimpleCell(activation_fn=nn.relu)",
+}
 
-def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=None, layer: int = 0,
+
+def _layers(arrays: dict, raw: _RawRNN) -> tuple:
+    """Layer indices of the recurrent weights under ``raw``'s prefix (PyTorch numbers them; others have one)."""
+    if raw.convention != "pytorch":
+        return (0,)
+    pat = re.compile(rf"^{re.escape(raw.prefix)}weight_hh_l(\d+)$")
+    return tuple(sorted(int(m.group(1)) for k in arrays if (m := pat.match(k))))
+
+
+def _recorded_nonlinearity(raw: _RawRNN, strings: dict, module_info: dict):
+    """The nonlinearity the source itself states (a module's ``nonlinearity``, a string entry), else None."""
+    for value in (module_info.get("nonlinearity"), strings.get(f"{raw.prefix}nonlinearity"),
+                  strings.get("nonlinearity"), strings.get(f"{raw.prefix}activation"), strings.get("activation")):
+        if value:
+            return value
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsInfo:
+    """What a weights source says about the model it holds (:func:`inspect_weights`).
+
+    Attributes
+    ----------
+    name : str
+        The file's name, or "the given dict" for an in-memory source.
+    convention : {"pytorch", "keras", "flax"}
+        The layout the keys follow.
+    kind : {"vanilla", "lstm", "gru"}
+        The cell the stacking of the recurrent weights identifies: (n, n) is a
+        plain RNN (``nn.RNN``, Keras ``SimpleRNN``, Flax ``SimpleCell``),
+        (4n, n) an LSTM, (3n, n) a GRU.
+    layers : tuple of int
+        The layers present (``weight_hh_l0``, ``weight_hh_l1``, ...); ``(0,)``
+        for the one-layer Keras and Flax layouts.
+    nonlinearity : str or None
+        The nonlinearity the source records (a module's ``nonlinearity``, a
+        string entry ``"nonlinearity"`` or ``"activation"``), None when it does
+        not say: a state dict never does.
+    n, d : int
+        Hidden and input size (d = 0 without input weights).
+    prefix : str
+        The key prefix of the recurrent layer (``"rnn."`` in a whole model's
+        state dict).
+    """
+
+    name: str
+    convention: str
+    kind: str
+    layers: tuple
+    nonlinearity: str | None
+    n: int
+    d: int
+    prefix: str = ""
+
+    @property
+    def nonlinearity_hint(self) -> str:
+        """How the layout's own constructor states a ReLU, e.g. ``nn.RNN(nonlinearity='relu')``."""
+        return _NONLINEARITY_HINT[self.convention]
+
+
+def inspect_weights(source, *, prefix: str | None = None) -> WeightsInfo:
+    """Which cell, how many layers and which nonlinearity a weights source identifies, without building a cell.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, mapping or torch.nn.Module
+        As in :func:`load_cell`.
+    prefix : str, optional
+        Key prefix selecting one of several recurrent layers in one file.
+
+    Returns
+    -------
+    WeightsInfo
+
+    Raises
+    ------
+    LoadError
+        As :func:`load_cell`: unreadable file, no recurrent weights, a stacking
+        that is neither 1, 4 nor 3 blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnndyn.io.weights import inspect_weights
+    >>> sd = {"weight_hh_l0": np.eye(3), "weight_ih_l0": np.ones((3, 2)), "weight_hh_l1": np.eye(3)}
+    >>> info = inspect_weights(sd)
+    >>> info.kind, info.layers, info.nonlinearity, (info.n, info.d)
+    ('vanilla', (0, 1), None, (3, 2))
+    """
+    if prefix is not None and not isinstance(prefix, str):
+        raise ArgumentTypeError(f"prefix: expected a string, got {_describe(prefix)}")
+    where = "weights"
+    arrays, strings, module_info = _read_weights(source, where)
+    raw = _find_rnn(arrays, source, 0, prefix, where)
+    kind, g = _gate_count(raw, "auto", where, source)
+    d = 0 if raw.W_ih is None or raw.W_ih.ndim != 2 else raw.W_ih.shape[1]
+    name = Path(os.fspath(source)).name if isinstance(source, (str, os.PathLike)) else _name(source)
+    return WeightsInfo(name, raw.convention, kind, _layers(arrays, raw),
+                       _recorded_nonlinearity(raw, strings, module_info), raw.W_hh.shape[1], d, raw.prefix)
+
+
+def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=None, layer: int | None = None,
               prefix: str | None = None):
     """A cell from trained weights: a PyTorch state dict, an .npz of the same keys, a module.
 
@@ -333,13 +444,20 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
         Step size ε > 0 (default 0.1) and diffusion γ ≥ 0 (default 0); only for
         ``kind="euler"`` or ``"antisymmetric"``.
     activation : {"tanh", "relu", "linear", "sigmoid"}, optional
-        The nonlinearity. A state dict does not record it, so it is taken from
-        the module (``rnn.nonlinearity``) or a string entry ``"nonlinearity"``
-        in the file when there is one, else ``"tanh"`` (``nn.RNN``'s default).
-    layer : int
-        Which layer of a multi-layer RNN (``weight_hh_l{layer}``). Of a
-        bidirectional layer, the forward direction is read (``*_reverse``
-        weights are another cell).
+        The nonlinearity. A state dict does not record it: when not given it is
+        taken from the module (``rnn.nonlinearity``) or a string entry
+        ``"nonlinearity"`` (or ``"activation"``) in the file when there is one;
+        otherwise ``"tanh"`` is assumed (the default of ``nn.RNN``, Keras
+        ``SimpleRNN`` and Flax ``SimpleCell``) and an
+        :class:`~rnndyn.errors.AssumptionWarning` says so. Pass it to analyse
+        an ``nn.RNN(nonlinearity='relu')``.
+    layer : int, optional
+        Which layer of a multi-layer RNN (``weight_hh_l{layer}``); layer k is
+        driven by the hidden states of layer k − 1 through its
+        ``weight_ih_l{k}``. Default 0, with an
+        :class:`~rnndyn.errors.AssumptionWarning` when the source holds more
+        than one layer. Of a bidirectional layer, the forward direction is read
+        (``*_reverse`` weights are another cell).
     prefix : str, optional
         Key prefix selecting one of several recurrent layers in one file.
 
@@ -355,14 +473,29 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
     ------
     LoadError
         Unreadable file, no recurrent weights, mismatched shapes, a kind that
-        contradicts the weights, torch missing for a .pt file.
+        contradicts the weights, a layer the source does not have, torch
+        missing for a .pt file.
     ValidationError, UnknownNameError
         Bad ``eps``, ``gamma``, ``activation``, ``kind`` or ``layer``.
+
+    Warns
+    -----
+    AssumptionWarning
+        When ``activation`` is not given and the source does not record it
+        (tanh is assumed), and when ``layer`` is not given and the source holds
+        several layers (layer 0 is read).
+
+    See Also
+    --------
+    inspect_weights : the kind, layers and recorded nonlinearity, without building the cell.
 
     Notes
     -----
     PyTorch's ``nn.RNN`` computes h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
-    — exactly :class:`~rnndyn.VanillaRNN` with b = b_ih + b_hh.
+    — exactly :class:`~rnndyn.VanillaRNN` with b = b_ih + b_hh, so every
+    analysis of the returned cell (``rd.stability``, ``rd.fixed_points``,
+    ``rd.lyapunov_spectrum``, ``rd.bptt``) includes the biases, as the command
+    line's ``--matrix model.pt`` does.
 
     Examples
     --------
@@ -372,12 +505,13 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
     ...       "bias_ih_l0": np.ones(3), "bias_hh_l0": np.ones(3)}
     >>> path = os.path.join(tempfile.mkdtemp(), "rnn.npz")
     >>> np.savez(path, **sd)
-    >>> cell = rd.load_cell(path)
+    >>> cell = rd.load_cell(path, activation="tanh")
     >>> cell.b
     array([2., 2., 2.])
     """
     choice(kind, "kind", LOAD_KINDS)
-    layer = as_int(layer, "layer", minimum=0)
+    layer_given = layer is not None
+    layer = as_int(layer, "layer", minimum=0) if layer_given else 0
     if prefix is not None and not isinstance(prefix, str):
         raise ArgumentTypeError(f"prefix: expected a string, got {_describe(prefix)}")
     for name, val in (("eps", eps), ("gamma", gamma)):
@@ -387,6 +521,10 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
     arrays, strings, module_info = _read_weights(source, where)
     raw = _find_rnn(arrays, source, layer, prefix, where)
     inferred, g = _gate_count(raw, kind, where, source)
+    layers = _layers(arrays, raw)
+    if not layer_given and len(layers) > 1:
+        warnings.warn(f"{_name(source)} has {len(layers)} layers; analysing layer 0 "
+                      f"(pass layer=K, 0 ≤ K ≤ {max(layers)})", AssumptionWarning, stacklevel=2)
     n = raw.W_hh.shape[1]
     W_ih = _check_stack(raw.W_ih, "weight_ih", g * n, where, matrix=True)
     b_ih = _check_stack(raw.b_ih, "bias_ih", g * n, where)
@@ -408,9 +546,11 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
             _frozen((zeros if b_ih is None else b_ih).reshape(g, n)),
             _frozen((zeros if b_hh is None else b_hh).reshape(g, n)))
     if activation is None:
-        activation = module_info.get("nonlinearity") or strings.get(f"{raw.prefix}nonlinearity") \
-            or strings.get("nonlinearity") or strings.get(f"{raw.prefix}activation") or strings.get("activation") \
-            or "tanh"
+        activation = _recorded_nonlinearity(raw, strings, module_info)
+        if activation is None:
+            activation = "tanh"
+            warnings.warn(f"{_name(source)} does not record its nonlinearity; assuming tanh (pass activation='relu' "
+                          f"for {_NONLINEARITY_HINT[raw.convention]})", AssumptionWarning, stacklevel=2)
     b = (zeros if b_ih is None else b_ih) + (zeros if b_hh is None else b_hh)
     V = W_ih if W_ih.shape[1] else None
     from rnndyn.systems.cells import AntisymmetricRNN, EulerRNN, VanillaRNN
@@ -431,15 +571,17 @@ def _square(arr: np.ndarray, what) -> np.ndarray:
 def load_recurrent_matrix(spec, *, layer: int = 0) -> np.ndarray:
     """The recurrent matrix W a name, a file, an array or trained weights describe.
 
-    What every CLI ``--matrix`` accepts.
+    What every CLI ``--matrix`` accepts. Of trained weights this is only the
+    recurrent matrix; the command line, like :func:`load_cell`, analyses such a
+    file as the whole cell it holds (input weights and biases included).
 
     Parameters
     ----------
     spec : str, os.PathLike, array_like, mapping or torch.nn.Module
         A named matrix (:data:`rnndyn.NAMED_MATRICES`); a .npy, .csv or .txt
         file; an .npz holding one array, or ``file.npz:KEY``, or RNN weights; a
-        .pt/.pth PyTorch state dict (its ``weight_hh_l0``; ``file.pt:KEY`` picks
-        another tensor); an array; a state dict or a torch module.
+        .pt/.pth PyTorch state dict (its ``weight_hh_l{layer}``; ``file.pt:KEY``
+        picks another tensor); an array; a state dict or a torch module.
     layer : int
         Layer of a multi-layer RNN's weights.
 

@@ -151,7 +151,7 @@ class Problem:
 
 
 def random_problem(kind="antisymmetric", n=None, *, W=None, init="normal", d=0, steps=0, eps=0.1, gamma=0.0,
-                   activation="tanh", h0="random", rng=None) -> Problem:
+                   activation="tanh", h0="random", rng=None, cell=None) -> Problem:
     """A seeded system with its initial state and inputs: the random problems of ``rnndyn lyapunov`` and the figures.
 
     Every draw comes from one generator, in this order: W from ``init``
@@ -187,6 +187,11 @@ def random_problem(kind="antisymmetric", n=None, *, W=None, init="normal", d=0, 
         The initial state: N(0, 0.5²) entries, zeros, or the given one. A map
         starts at its classic point (``CLASSIC_MAPS``) unless given one.
     rng : None, int or numpy.random.Generator
+    cell : VanillaRNN, EulerRNN or AntisymmetricRNN, optional
+        A cell built elsewhere (trained weights read by
+        :func:`rnndyn.load_cell`), of kind ``kind``, driven through its own
+        input weights V and bias b: nothing but the inputs (``d`` = its input
+        size, or 0 for none) and h0 is drawn. Not with ``W`` or ``n``.
 
     Returns
     -------
@@ -228,6 +233,19 @@ def random_problem(kind="antisymmetric", n=None, *, W=None, init="normal", d=0, 
         system = LSTM.init(size, d=d, rng=g)
         desc = f"LSTM, n = {size} (state [h; c] of size {2 * size})"
         dim = 2 * size
+    elif cell is not None:
+        unused = [name for name, given in (("W", W is not None), ("n", n is not None)) if given]
+        if unused:
+            raise ValidationError(f"{', '.join(unused)}: not used with cell (the cell has its own W)")
+        if type(cell) is not CELL_TYPES[kind]:
+            raise ValidationError(f"cell: expected a {CELL_TYPES[kind].__name__} (kind={kind!r}), got "
+                                  f"{type(cell).__name__}")
+        if d and d != cell.d:
+            raise ValidationError(f"d: the cell takes {cell.d} inputs (its V has shape {cell.V.shape}), got {d}")
+        system, size, dim = cell, cell.n, cell.n
+        desc = f"{kind} cell, n = {size}, W given"
+        if cell_parameters(kind):
+            desc += f", ε = {cell.eps:g}, γ = {cell.gamma:g}"
     else:
         if W is not None and n is not None:
             raise ValidationError("W, n: give one of them (n draws W from init)")

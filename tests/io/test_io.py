@@ -372,19 +372,24 @@ def test_matrix_type_reads_pt(tmp_path, torch):
 
 
 def _check_stability_cli(path, W):
-    """``rnndyn stability --matrix PATH`` (default euler cell, and --cell vanilla) equals the library's report."""
+    """``rnndyn stability --matrix PATH`` reads the file as the model it holds, as ``rd.load_cell`` does: by default
+    its vanilla cell (W, V and b = b_ih + b_hh), with ``--cell euler`` an Euler cell over the same weights; the
+    report equals the library's for that cell."""
     cli = _cli()
     if "stability" not in cli.commands:
         pytest.skip("the stability command is not registered yet")
     runner = CliRunner()
-    res = runner.invoke(cli, ["stability", "--matrix", str(path)])
+    res = runner.invoke(cli, ["stability", "--matrix", str(path), "--activation", "tanh"])
     assert res.exit_code == 0, res.output
-    assert "spectral radius" in res.stdout
-    for args, cell in (([], rd.EulerRNN(W)), (["--cell", "vanilla"], rd.VanillaRNN(W))):
-        res = runner.invoke(cli, ["stability", "--matrix", str(path), "--json", *args])
+    assert "spectral radius" in res.stdout and "VanillaRNN (tanh)" in res.stdout
+    for args, cell in (([], rd.load_cell(path, activation="tanh")),
+                       (["--cell", "euler"], rd.load_cell(path, kind="euler", activation="tanh"))):
+        np.testing.assert_array_equal(cell.W, W)
+        res = runner.invoke(cli, ["stability", "--matrix", str(path), "--activation", "tanh", "--json", *args])
         assert res.exit_code == 0, res.output
         out = json.loads(res.stdout)
-        assert out["spectral_radius"] == pytest.approx(rd.stability(cell).spectral_radius, rel=1e-12)
+        assert out["kind"] == type(cell).__name__
+        assert out["spectral_radius"] == rd.stability(cell).spectral_radius
 
 
 def test_cli_stability_on_npz_state_dict(tmp_path):
