@@ -148,13 +148,13 @@ class KernelBackend(Backend):
             kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, blas_min_n)
         return final, jac, norms, vec_norms, diverged_at
 
-    def lyapunov(self, family, args, h0, inputs, q0, transient, steps, every, err_from, history, edges=None,
+    def lyapunov(self, family, args, h0, inputs, q0, transient, steps, every, nblocks, history, edges=None,
                  on_chunk=None):
         """Run ``lyapunov_spectrum``; see :func:`_lyapunov_run`."""
         # writable copies: a system's frozen (read-only) arrays would be a separate numba specialisation
         pargs = tuple(np.array(a, order="C") if isinstance(a, np.ndarray) else a for a in args)
         return _lyapunov_run(self.kernel("lyapunov", family), pargs, h0, inputs, q0, transient, steps, every,
-                             err_from, history, edges, on_chunk)
+                             nblocks, history, edges, on_chunk)
 
     def bptt(self, family, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
         """Run ``bptt``; returns (dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at).
@@ -230,14 +230,15 @@ def batch_chunk(B: int, n: int = 1) -> int:
     return max(1, min(config.BATCH_CHUNK, chunk))
 
 
-def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_from, history, edges, on_chunk):
+def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblocks, history, edges, on_chunk):
     """Allocate the carried state of a Lyapunov run and call ``kernel`` over chunks of steps.
 
-    ``kernel(h, inputs_chunk, *pargs, Q, S, t0, transient, total, every, err_from,
-    lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n)`` advances every
+    ``kernel(h, inputs_chunk, *pargs, Q, S, t0, transient, total, every,
+    blocks, hist, diverged_at, blas_min_n, qr_lapack_min_n)`` advances every
     carried array in place (see ``rnndyn.kernels.numpy.lyapunov``); ``edges`` are
     the global steps at which a chunk ends (default: one chunk), ``on_chunk(t)``
-    is called after each. Returns (h_T, S, lo, hi, hist, diverged_at).
+    is called after each. ``nblocks``: blocks of the per-block sums of log R_jj
+    (0: none). Returns (h_T, S, blocks, hist, diverged_at).
     """
     B, n = h0.shape
     k = q0.shape[1]
@@ -245,8 +246,7 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_fr
     h = np.array(h0, dtype=np.float64, copy=True)
     Q = np.array(np.broadcast_to(q0, (B, n, k)), dtype=np.float64, order="C")
     S = np.zeros((B, k))
-    lo = np.full((B, k), np.inf)
-    hi = np.full((B, k), -np.inf)
+    blocks = np.zeros((B, nblocks, k))
     H = -(-steps // every) if history else 0
     hist = np.full((B, H, k), np.nan)
     diverged_at = np.full(B, -1, np.int64)
@@ -255,9 +255,9 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, err_fr
     for t1 in (edges if edges is not None else [total]):
         chunk = np.ascontiguousarray(inputs[:, t0:t1])
         with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
-            kernel(h, chunk, *pargs, Q, S, t0, transient, total, every, err_from, lo, hi, hist, diverged_at,
+            kernel(h, chunk, *pargs, Q, S, t0, transient, total, every, blocks, hist, diverged_at,
                    config.BLAS_MIN_N, lapack_min_n)
         t0 = t1
         if on_chunk is not None:
             on_chunk(t1)
-    return h, S, lo, hi, hist, diverged_at
+    return h, S, blocks, hist, diverged_at

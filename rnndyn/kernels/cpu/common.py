@@ -389,7 +389,7 @@ def _lyap_is_qr_time(t, transient, total, every):
 
 
 @njit(cache=True)
-def _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at):
+def _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at):
     """Write trajectory bb's carried state back (NaN from the step it diverged at)."""
     if dv >= 0:
         diverged_at[bb] = dv
@@ -399,28 +399,32 @@ def _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at):
     h[bb] = x
     Q[bb] = Qb
     S[bb] = Sb
-    lo[bb] = lob
-    hi[bb] = hib
 
 
 @njit(cache=True, error_model="numpy")
-def _lyap_after_qr(t, transient, every, err_from, S, rdiag, lo, hi, hist_b):
-    """Accumulate log R_jj after a QR at global step t; update the running-estimate spread and history."""
+def _lyap_after_qr(t, transient, total, every, S, rdiag, blocks_b, hist_b):
+    """Accumulate log R_jj after a QR at global step t into S and its block of ``blocks_b``; update the history.
+
+    QR number r (0-based, counted after the transient) of W = ceil((total - transient)/every)
+    falls in block ceil((r + 1) nb / W) - 1 of nb: block j holds QRs j W // nb … (j + 1) W // nb - 1.
+    """
     k = S.shape[0]
     if t <= transient:
         return
-    for j in range(k):
-        S[j] += math.log(rdiag[j])
     done = t - transient
-    if done >= err_from:
+    r = (done + every - 1) // every - 1
+    nb = blocks_b.shape[0]
+    if nb > 0:
+        windows = (total - transient + every - 1) // every
+        jb = ((r + 1) * nb + windows - 1) // windows - 1
         for j in range(k):
-            e = S[j] / done
-            if e < lo[j]:
-                lo[j] = e
-            if e > hi[j]:
-                hi[j] = e
+            lr = math.log(rdiag[j])
+            S[j] += lr
+            blocks_b[jb, j] += lr
+    else:
+        for j in range(k):
+            S[j] += math.log(rdiag[j])
     if hist_b.shape[0] > 0:
-        r = (done + every - 1) // every - 1
         for j in range(k):
             hist_b[r, j] = S[j] / done
 

@@ -28,7 +28,7 @@ from rnndyn.kernels.cpu.common import (
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
-             err_from, lo, hi, hist, diverged_at, blas_min_n, qr_lapack_min_n):
+             blocks, hist, diverged_at, blas_min_n, qr_lapack_min_n):
     """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``)."""
     B, n = h.shape
     Bi, T, d = inputs.shape
@@ -52,8 +52,6 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
         w = np.empty(k)
         rdiag = np.empty(k)
         Sb = S[bb].copy()
-        lob = lo[bb].copy()
-        hib = hi[bb].copy()
         dv = np.int64(-1)
         for s in range(T):
             t = t0 + s + 1
@@ -95,5 +93,5 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
                 if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
                     dv = t
                     break
-                _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
-        _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at)
+                _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])
+        _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at)

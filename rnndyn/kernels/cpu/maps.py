@@ -137,7 +137,7 @@ def _map_tangent(h0, inputs, rule, jac, p, vecs, norm_kind, final, jac_out, norm
         diverged_at[bb] = dv
 
 
-def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, err_from, lo, hi, hist,
+def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, blocks, hist,
                   diverged_at, blas_min_n, qr_lapack_min_n):
     """Benettin/QR Lyapunov spectra under a map, one chunk (see ``reference.lyapunov`` for the arguments)."""
     B, n = h.shape
@@ -158,8 +158,6 @@ def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, er
         w = np.empty(k)
         rdiag = np.empty(k)
         Sb = S[bb].copy()
-        lob = lo[bb].copy()
-        hib = hi[bb].copy()
         dv = np.int64(-1)
         for s in range(T):
             t = t0 + s + 1
@@ -179,8 +177,8 @@ def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, er
                 if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
                     dv = t
                     break
-                _lyap_after_qr(t, transient, every, err_from, Sb, rdiag, lob, hib, hist[bb])
-        _lyap_store(bb, dv, x, Qb, Sb, lob, hib, h, Q, S, lo, hi, diverged_at)
+                _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])
+        _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at)
 
 
 # --------------------------------------------------------------------------- lazy compilation
@@ -189,8 +187,8 @@ _LAZY = {
     "map_simulate": (_map_simulate, types.void(f8_2, f8_3, RULE, f8_1, i8, f8_3, f8_2, i8_1), True),
     "map_tangent": (_map_tangent,
                      types.void(f8_2, f8_3, RULE, JAC, f8_1, f8_2, i8, f8_2, f8_3, f8_2, f8_3, i8_1, i8), True),
-    "map_lyapunov": (_map_lyapunov, types.void(f8_2, f8_3, RULE, JAC, f8_1, f8_3, f8_2, i8, i8, i8, i8, i8, f8_2,
-                                                 f8_2, f8_3, i8_1, i8, i8), True),
+    "map_lyapunov": (_map_lyapunov, types.void(f8_2, f8_3, RULE, JAC, f8_1, f8_3, f8_2, i8, i8, i8, i8, f8_3,
+                                                 f8_3, i8_1, i8, i8), True),
 }
 
 

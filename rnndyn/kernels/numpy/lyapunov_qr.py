@@ -28,23 +28,29 @@ def lyapunov_qr_time(t, transient, total, every):
     return (t - transient) % every == 0
 
 
-def lyapunov_accumulate(t, transient, every, err_from, S, rdiag, lo, hi, hist, ok):
-    """Add log diag(R) to S after a QR at global step t (rows ``ok`` only); running spread and history."""
+def lyapunov_accumulate(t, transient, total, every, S, rdiag, blocks, hist, ok):
+    """Add log diag(R) to S and to its block after a QR at global step t (rows ``ok`` only); history.
+
+    QR number r (0-based, after the transient) of W = ceil((total - transient)/every)
+    belongs to block ceil((r + 1) nb / W) - 1 of the nb = ``blocks.shape[1]``.
+    """
     if t <= transient:
         return
     done = t - transient
+    r = (done + every - 1) // every - 1
     with np.errstate(divide="ignore"):
-        S[ok] += np.log(rdiag[ok])
-    est = S / done
-    if done >= err_from:
-        lo[ok] = np.minimum(lo[ok], est[ok])
-        hi[ok] = np.maximum(hi[ok], est[ok])
+        lr = np.log(rdiag[ok])
+    S[ok] += lr
+    nb = blocks.shape[1]
+    if nb > 0:
+        windows = (total - transient + every - 1) // every
+        blocks[ok, ((r + 1) * nb + windows - 1) // windows - 1, :] += lr
     if hist.shape[1] > 0:
-        hist[ok, (done + every - 1) // every - 1, :] = est[ok]
+        hist[ok, r, :] = S[ok] / done
 
 
 def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
-             err_from, lo, hi, hist, diverged_at, blas_min_n=None, qr_lapack_min_n=None):
+             blocks, hist, diverged_at, blas_min_n=None, qr_lapack_min_n=None):
     """Benettin/QR Lyapunov spectra of a batch of trajectories, one chunk of steps.
 
     Evolves the state h and k tangent vectors with the one-step Jacobian at the
@@ -70,11 +76,11 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
         QR after step t when t is the end of the transient or of the run, or
         t (before the transient's end) or t - transient (after) is a multiple
         of ``every``.
-    err_from : int
-        Accumulated steps from which the running estimate S/(t - transient)
-        enters ``lo``/``hi``.
-    lo, hi : (B, k) in/out
-        Running min and max of that estimate.
+    blocks : (B, nb, k) in/out
+        Σ log R_jj per block: the W = ceil((total - transient)/every) QRs after
+        the transient are shared out among nb blocks, block j holding QRs
+        j W // nb … (j + 1) W // nb - 1 (the batch-means error of
+        ``lyapunov_spectrum``); nb = 0 for none.
     hist : (B, H, k)
         Running estimate after each accumulated QR (H = ceil(steps/every)), or H = 0.
     diverged_at : (B,) in/out
@@ -102,7 +108,7 @@ def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, trans
             rdiag = np.ones(S.shape)
             rdiag[good] = rd
             bad |= good & ~np.isfinite(rdiag).all(axis=1)
-            lyapunov_accumulate(t, transient, every, err_from, S, rdiag, lo, hi, hist, good & ~bad)
+            lyapunov_accumulate(t, transient, total, every, S, rdiag, blocks, hist, good & ~bad)
         diverged_at[bad] = t
         ok &= ~bad
         h[~ok] = np.nan

@@ -90,7 +90,7 @@ def map_tangent(h0, inputs, rule, jac, p, vecs, norm_kind, final, jac_out, norms
         jac_out[bb] = A
 
 
-def map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, err_from, lo, hi, hist,
+def map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, blocks, hist,
                   diverged_at, blas_min_n=None, qr_lapack_min_n=None):
     """Benettin/QR Lyapunov spectra under a map, one chunk; arguments as in ``reference.lyapunov``."""
     B, n = h.shape
@@ -117,8 +117,8 @@ def map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, err
                 if not np.all(np.isfinite(rd) | (rd == 0)):
                     diverged_at[bb] = t
                     break
-                lyapunov_accumulate(t, transient, every, err_from, S[bb:bb + 1], rd[None], lo[bb:bb + 1],
-                                    hi[bb:bb + 1], hist[bb:bb + 1], ok)
+                lyapunov_accumulate(t, transient, total, every, S[bb:bb + 1], rd[None], blocks[bb:bb + 1],
+                                    hist[bb:bb + 1], ok)
         if diverged_at[bb] >= 0:
             h[bb] = np.nan
             Q[bb] = np.nan
