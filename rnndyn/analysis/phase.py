@@ -30,7 +30,9 @@ from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.formatting import format_eigenvalues
 
 __all__ = [
+    "MAX_JUMP_PERIOD",
     "PhasePortrait",
+    "jump_period",
     "phase_portrait",
     "random_inits",
     "describe_cell",
@@ -198,21 +200,69 @@ class PhasePortrait:
 
         Small-step maps (the Euler cells) trace a curve, and are drawn as one;
         a vanilla RNN with a reflection or rotation jumps across the plane
-        every step, and is drawn as points with faint connections instead.
+        every step, and is drawn as points instead (see :attr:`jump_periods`).
         """
-        # A trajectory on its way to overflow has steps near 1e308: their products overflow, harmlessly.
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            d = np.diff(self.trajectories, axis=1)  # (K, T, 2)
-            if d.shape[1] < 2:
-                return np.ones(len(self.trajectories), bool)
-            a, b = d[:, :-1], d[:, 1:]
-            cos = np.sum(a * b, axis=-1) / (np.hypot(a[..., 0], a[..., 1]) * np.hypot(b[..., 0], b[..., 1]))
-        out = np.ones(len(d), bool)
-        for i, c in enumerate(cos):
-            c = c[np.isfinite(c)]
-            if c.size:
-                out[i] = bool(np.median(c) > 0.5)
-        return out
+        return np.array([_turns_smoothly(_finite_part(t)) for t in self.trajectories], dtype=bool)
+
+    @property
+    def jump_periods(self) -> tuple:
+        """Per trajectory: the smallest q ≤ :data:`MAX_JUMP_PERIOD` such that every q-th state traces a
+        smooth curve (1 for a smooth trajectory), or None.
+
+        A vanilla RNN with a reflection (q = 2) or a rotation by 90° (q = 4)
+        jumps across the plane every step, but h_t, h_{t+q}, h_{t+2q}, … creep
+        along one curve towards the origin: those are the states worth joining.
+        """
+        return tuple(jump_period(t) for t in self.trajectories)
+
+
+#: Longest period :func:`jump_period` searches for (a rotation by 90° needs 4).
+MAX_JUMP_PERIOD = 4
+
+
+def _finite_part(traj: np.ndarray) -> np.ndarray:
+    ok = np.all(np.isfinite(traj), axis=1)
+    return traj if ok.all() else traj[: int(np.argmin(ok))]
+
+
+def _turns_smoothly(points: np.ndarray) -> bool:
+    """Do successive steps of ``points`` turn by less than 60° (median)?"""
+    # A trajectory on its way to overflow has steps near 1e308: their products overflow, harmlessly.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d = np.diff(points, axis=0)
+        if len(d) < 2:
+            return True
+        a, b = d[:-1], d[1:]
+        cos = np.sum(a * b, axis=-1) / (np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1]))
+    cos = cos[np.isfinite(cos)]
+    return bool(cos.size == 0 or np.median(cos) > 0.5)
+
+
+def jump_period(traj, max_period: int = MAX_JUMP_PERIOD) -> int | None:
+    """The smallest q such that every q-th state of ``traj`` traces a smooth curve, or None.
+
+    Parameters
+    ----------
+    traj : array_like, (T+1, 2)
+        A trajectory; only its finite part is looked at.
+    max_period : int
+        Largest q tried.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> t = np.array([(0.5 * 0.9 ** k) * np.array([(0, 1), (1, 0), (0, -1), (-1, 0)][k % 4]) for k in range(20)])
+    >>> jump_period(t), jump_period(t[::4])
+    (4, 1)
+    """
+    traj = _finite_part(np.asarray(traj, dtype=float))
+    for q in range(1, max_period + 1):
+        if len(traj) >= 3 * q and all(_turns_smoothly(traj[r::q]) for r in range(q)):
+            return q
+    return None
 
 
 def _norms(h: np.ndarray) -> np.ndarray:

@@ -115,72 +115,6 @@ def _shared_legend(fig: Figure, portraits) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small", frameon=False)
 
 
-#: Longest period searched for in a jumping trajectory (a rotation by 90° needs 4).
-MAX_JUMP_PERIOD = 4
-
-
-def _turns_smoothly(points) -> bool:
-    """Do successive steps of ``points`` turn by less than 60° (median)? The test of ``PhasePortrait.smooth``."""
-    d = np.diff(points, axis=0)
-    if len(d) < 2:
-        return True
-    a, b = d[:-1], d[1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-    cos = cos[np.isfinite(cos)]
-    return bool(cos.size == 0 or np.median(cos) > 0.5)
-
-
-def jump_period(traj, max_period: int = MAX_JUMP_PERIOD) -> int | None:
-    """The smallest q such that every q-th state of ``traj`` traces a smooth curve, or None.
-
-    A vanilla RNN with a reflection (q = 2) or a rotation by 90° (q = 4) jumps
-    across the plane every step, but h_t, h_{t+q}, h_{t+2q}, … creep along one
-    curve towards the origin: those are the states worth joining by a line.
-
-    Examples
-    --------
-    >>> t = np.array([(0.5 * 0.9 ** k) * np.array([(0, 1), (1, 0), (0, -1), (-1, 0)][k % 4]) for k in range(20)])
-    >>> jump_period(t), jump_period(t[::4])
-    (4, 1)
-    """
-    traj = np.asarray(traj, dtype=float)
-    traj = traj[: np.argmin(np.all(np.isfinite(traj), axis=1))] if not np.isfinite(traj).all() else traj
-    for q in range(1, max_period + 1):
-        if len(traj) >= 3 * q and all(_turns_smoothly(traj[r::q]) for r in range(q)):
-            return q
-    return None
-
-
-def _discrete_trajectories(ax, p) -> None:
-    """Redraw the jumping trajectories of ``p`` in ``ax`` as what they are: a sequence of points.
-
-    A line through h_0, h_1, h_2, … of a map that jumps across the plane every
-    step only criss-crosses the panel; the states are left as dots, the first
-    step keeps its arrow (the map's action: where h_0 jumps to), and h_t,
-    h_{t+q}, h_{t+2q}, … (q from :func:`jump_period`) are joined faintly, so
-    each subsequence is seen creeping towards the origin.
-    """
-    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
-    arrows = {}
-    for ann in ax.texts:
-        arrows.setdefault(ann.get_gid(), []).append(ann)
-    for i, traj in enumerate(p.trajectories):
-        line = lines.get(f"trajectory-{i}")
-        q = jump_period(traj)
-        if line is None or q == 1:
-            continue
-        line.set_linestyle("none")
-        for ann in arrows.get(f"direction-{i}", [])[1:]:
-            ann.remove()
-        if q is None:
-            continue
-        for r in range(q):
-            (sub,) = ax.plot(traj[r::q, 0], traj[r::q, 1], "-", color=line.get_color(), lw=0.9, alpha=0.5,
-                             zorder=2)
-            sub.set_gid(f"trajectory-{i}-every-{q}")
-
-
 def _panels(cells_and_captions, suptitle: str, quick: bool) -> Figure:
     k = len(cells_and_captions)
     fig = Figure(figsize=(4.1 * k, 5.0), layout="constrained")
@@ -190,7 +124,6 @@ def _panels(cells_and_captions, suptitle: str, quick: bool) -> Figure:
         p = phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 19, label=name)
         portraits.append(p)
         plot_phase(p, ax=ax, title=_panel_title(caption, p), legend=False, colorbar=False)
-        _discrete_trajectories(ax, p)
         ax.title.set_fontsize("small")
     fig.suptitle(suptitle)
     _shared_legend(fig, portraits)

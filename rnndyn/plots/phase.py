@@ -35,7 +35,7 @@ __all__ = ["CONTINUUM_STYLE", "DIVERGED_STYLE", "FIXED_POINT_STYLE", "TRAJECTORY
 
 #: What :func:`plot_phase` reads of a :class:`~rnndyn.analysis.phase.PhasePortrait`.
 _FIELDS = ("cell", "kind", "label", "matrix_label", "inits", "steps", "trajectories", "diverged_at", "grid", "field",
-           "speed", "fixed_points", "stability", "eigenvalues", "initial_norms", "final_norms", "smooth", "xlim",
+           "speed", "fixed_points", "stability", "eigenvalues", "initial_norms", "final_norms", "smooth", "jump_periods", "xlim",
            "ylim", "continuum", "continuum_region", "diverged", "divergence_marks")
 
 #: Trajectory colours; none is a fixed-point colour (blue, red, purple, grey).
@@ -338,9 +338,16 @@ def plot_phase(portrait, ax=None, *, title=None, legend: bool = True, colorbar: 
         if smooth[i]:
             (line,) = ax.plot(traj[:, 0], traj[:, 1], "-", color=c, lw=1.1 if crowded else 1.4, marker="o",
                               markersize=ms, label=label, zorder=3)
-        else:  # a jumping map: points, joined faintly so the order stays readable
-            (line,) = ax.plot(traj[:, 0], traj[:, 1], "-", color=c, lw=0.7, alpha=0.45, marker="o",
+        else:
+            # A map that jumps across the plane every step: a line through h_0, h_1, … only
+            # criss-crosses the window, so the states are dots, and every q-th state (q the jump
+            # period) is joined faintly: each such subsequence creeps along one curve.
+            (line,) = ax.plot(traj[:, 0], traj[:, 1], linestyle="none", color=c, marker="o",
                               markersize=3.6, markeredgewidth=0, label=label, zorder=3)
+            q = portrait.jump_periods[i]
+            for r in range(q or 0):
+                (sub,) = ax.plot(traj[r::q, 0], traj[r::q, 1], "-", color=c, lw=0.9, alpha=0.5, zorder=2)
+                sub.set_gid(f"trajectory-{i}-every-{q}")
         line.set_gid(f"trajectory-{i}")
         handles.append(line)
         (s,) = ax.plot([h0[0]], [h0[1]], linestyle="none", marker="o", markersize=8, color=c,
@@ -357,8 +364,8 @@ def plot_phase(portrait, ax=None, *, title=None, legend: bool = True, colorbar: 
             e.set_gid(f"end-{i}")
         if smooth[i]:
             _direction_arrows(ax, traj, c, f"direction-{i}", fractions=fracs)
-        else:  # where h_0 goes, and h_1: enough to show the map's action
-            _step_arrows(ax, traj, c, f"direction-{i}", steps=(0, 1))
+        else:  # where h_0 jumps to: the map's action
+            _step_arrows(ax, traj, c, f"direction-{i}", steps=(0,))
 
     # --- fixed points, one artist per (map kind, ODE kind); a continuum as a region
     kinds_present = []

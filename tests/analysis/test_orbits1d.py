@@ -559,7 +559,7 @@ def test_plot_compositions():
     curve = [ln for ln in ax6.get_lines() if ln.get_label() != "$y = x$"][0]
     xs = curve.get_xdata()
     np.testing.assert_array_equal(curve.get_ydata(), map1d.compose("logistic:3.5", 6)(xs))
-    assert "3.5·x·(1 - x)" in fig.get_suptitle()
+    assert r"$3.5\,x\,(1 - x)$" in fig.get_suptitle()
     assert len(plots_maps.plot_compositions(orbits1d.compositions("logistic:3.5", ks=(1, 2))).axes) == 2
     with pytest.raises(ArgumentTypeError, match="^result:"):
         plots_maps.plot_compositions(np.zeros(3))

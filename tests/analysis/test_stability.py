@@ -340,7 +340,7 @@ def test_plot_stability_content():
     assert any(np.allclose(line.get_ydata(), 1.0) for line in bx.lines if line.get_linestyle() == "--")
     assert fig._suptitle.get_text() == "t"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("-0.15 ± 2i" in t for t in legend) and any("centre −1/ε" in t for t in legend)
+    assert any("−0.15 ± 2i" in t for t in legend) and any("centre −1/ε" in t for t in legend)
 
 
 def test_plot_stability_map_and_errors():

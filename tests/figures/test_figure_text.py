@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from rnndyn import figures  # noqa: E402
-from rnndyn.figures.chang2019 import jump_period  # noqa: E402
+from rnndyn.analysis.phase import jump_period  # noqa: E402
 
 NAMES = list(figures.registry())
 
