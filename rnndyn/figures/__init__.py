@@ -170,6 +170,7 @@ def save_figure(fig, path, fmt: str | None = None, dpi: int = DPI, *, bbox_inche
     .svg
     """
     import matplotlib
+    import numpy as np
 
     path = Path(path)
     if fmt is None:
@@ -182,7 +183,9 @@ def save_figure(fig, path, fmt: str | None = None, dpi: int = DPI, *, bbox_inche
     fd, tmp = tempfile.mkstemp(suffix=f".{fmt}", dir=path.parent)
     os.close(fd)
     try:
-        with matplotlib.rc_context(_RC):
+        # Matplotlib's transforms evaluate powers and exponentials of data near the float64 range (a
+        # diverging norm on a log axis); their overflow warnings say nothing about the picture.
+        with matplotlib.rc_context(_RC), np.errstate(over="ignore", under="ignore", invalid="ignore"):
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches=bbox_inches)
         umask = os.umask(0)  # read without changing it: os.umask only reads by setting
         os.umask(umask)

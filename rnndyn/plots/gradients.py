@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from rnndyn._validate import as_real_array
 from rnndyn.errors import ValidationError
+from rnndyn.plots._axes import log_yaxis
 from rnndyn.plots._results import require
 
 __all__ = ["draw_gradient_norms", "plot_gradient_norms"]
@@ -66,7 +67,7 @@ def draw_gradient_norms(ax, result, *, annotate_start: bool = False, legend: boo
             rising = row.size > 1 and row[1] > row[0]  # put the label on the side away from the line
             ax.annotate(_fmt(row[0]), xy=(t[0], shown[0]), xytext=(6, -14 if rising else 5),
                         textcoords="offset points", color=line.get_color(), fontsize=10, fontweight="bold")
-    ax.set_yscale("log")
+    log_yaxis(ax, result.norms)
     ax.set_xlim(0, max(T, 1))
     ax.axvline(T, color="0.4", linestyle=":", linewidth=1)
     ax.annotate("loss at t = T", xy=(T, 1.0), xycoords=("data", "axes fraction"), xytext=(-4, -14),

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from rnndyn._validate import _describe
 from rnndyn.errors import ArgumentTypeError, ValidationError
+from rnndyn.plots._axes import log_yaxis
 from rnndyn.plots._results import require
 
 __all__ = [
@@ -97,7 +98,7 @@ def plot_norm_growth(*results, figsize=None) -> Figure:
             if r.jacobian_norms is not None:
                 ax.plot(r.times, _positive(r.matrix_norms[j]), color=color, linewidth=0.9, linestyle=":")
             ax.plot(r.times, _positive(r.norms[j]), color=color, linewidth=2, label=label)
-        ax.set_yscale("log")
+        log_yaxis(ax, r.norms, r.matrix_norms if r.jacobian_norms is not None else ())
         ax.set_xlim(r.times[0], r.times[-1])
         ax.set_xlabel("time step $t$")
         if r.cell == "linear":
