@@ -177,8 +177,12 @@ def test_plot_into_given_axes_without_extras():
     p = rd.phase_portrait(rd.VanillaRNN(rd.named_matrix("rotation")), grid=5)
     assert plot_phase(p, ax=ax, title="", legend=False, colorbar=False) is fig
     assert ax.get_title() == "" and ax.get_legend() is None and not ax.child_axes
-    assert len(lines(ax, "trajectory-")) == 3
+    assert len([ln for ln in lines(ax, "trajectory-") if "every" not in ln.get_gid()]) == 3
     assert not p.smooth.any()  # a rotation jumps a quarter turn each step: drawn as points
+    # ... with every 4th state joined: four faint arms per trajectory, no line through h_0, h_1, ...
+    assert p.jump_periods == (4, 4, 4)
+    assert len(lines(ax, "trajectory-0-every-4")) == 4
+    assert all(ln.get_linestyle() == "None" for ln in lines(ax, "trajectory-") if "every" not in ln.get_gid())
     assert p.fixed_points[0].kind == "neutral" and p.fixed_points[0].ode_kind is None  # a map: no ODE
     assert len(lines(ax, "fixed-neutral")) == 1
 
