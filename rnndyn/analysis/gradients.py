@@ -26,6 +26,7 @@ import numpy as np
 
 from rnndyn import config
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, choice
+from rnndyn.analysis.stability import spectral_radius
 from rnndyn.analysis.trajectories import check_memory, prepare, warn_divergence
 from rnndyn.backends import kernel_for
 from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
@@ -233,7 +234,8 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         segment of k steps during the backward pass (memory O((T/k + k) B n)
         instead of O(T B n), one extra forward pass). None: store every state,
         unless that would exceed ``config.MEMORY_LIMIT_BYTES``, in which case
-        k = ⌈√T⌉ is chosen. Results are bit-identical either way.
+        k = ⌈√T⌉ is chosen. Results are bit-identical for every choice (None,
+        any k, or the automatic one): see Notes.
     backend : {"auto", "cpu", "reference"} or another registered backend
 
     Returns
@@ -270,8 +272,23 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     transposed Jacobians J_tᵀ = alpha I + Mᵀ diag(D_t) is what vanishes or
     explodes (Grosse, CSC321 Lecture 15; the AntisymmetricRNN of
     Chang et al. 2019, keeps it near norm 1). The kernel stores the
-    pre-activation adjoints and forms the weight gradients as one matrix
-    product per segment.
+    pre-activation adjoints and forms the weight gradients as matrix products
+    over blocks of consecutive steps.
+
+    Reproducibility: a recomputed segment repeats the arithmetic of the stored
+    run, and the weight-gradient sums run over fixed blocks of steps (the same
+    blocks, added from the last to the first, whatever the segment length), so
+    every field of the result has the same bits with or without
+    checkpointing, and the same bits run to run. On the ``"cpu"`` backend the
+    batch is split into one block of trajectories per numba thread
+    (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``) and the blocks' sums are
+    added in batch order; a different number of threads groups a batch
+    (B > 1) differently and may change the last bits (relative differences of
+    order 1e-15) of the batch sums dW, dV, db, dVz, dbz, dgamma and deps, and
+    for large n also of dh0 and ``delta_norms``. A single trajectory
+    gives the same bits with any number of threads. The ``"reference"``
+    backend sums step by step, in another order than ``"cpu"``: the two agree
+    to rounding, not bit for bit.
 
     Examples
     --------
@@ -735,7 +752,7 @@ def gradient_norms(cell="vanilla", inits=None, size=64, steps=100, eps=0.1, gamm
         kinds.append(kind)
         acts.append(c.activation)
         gammas.append(None if kind == "vanilla" else float(c.gamma))
-        radii.append(float(np.max(np.abs(np.linalg.eigvals(c.recurrent_matrix)))))
+        radii.append(spectral_radius(c.recurrent_matrix))
         if progress is not None:
             progress(e["label"])
     return GradientNorms(tuple(labels), np.array(rows), np.arange(T + 1), tuple(kinds), tuple(acts),

@@ -26,14 +26,23 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # of a segment of L steps are stored as (L, m, n); during the backward pass the
 # activation slots are overwritten by the pre-activation adjoints g^a (and the
 # gate slots by g^z), so the weight gradients Σ_t g_t h_{t-1}ᵀ and Σ_t g_t x_tᵀ
-# become one GEMM per segment instead of a rank-1 update per step.
+# become GEMMs over blocks of steps instead of a rank-1 update per step.
 # Checkpointing: the forward pass keeps the segment starts h_0, h_L, h_2L, ...;
 # the backward pass recomputes each segment from its start (the last segment is
 # still in the buffers). Recomputation runs the same code on the same inputs, so
-# checkpointed and stored runs give identical bits.
+# states and adjoints have the same bits as in a stored run; the weight gradients
+# do too because their blocks are fixed steps [jP, jP + P) whatever L is (a GEMM
+# per segment would split the sums at the segment boundaries, which changes their
+# rounding). Each chunk sums its own trajectories; the chunks' sums are added in
+# chunk order, so the result is the same run to run, but the chunks themselves
+# follow the thread count (see ``bptt``).
 
 from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
 from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
+
+#: GEMM rows (steps × trajectories of a chunk) per block of the weight-gradient sums: enough for BLAS to
+#: run at full speed, while the per-block additions into the gradients stay negligible.
+_BPTT_BLOCK_ROWS = 256
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -204,30 +213,80 @@ def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, a
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, l, gated, dM, dV, dVz, tnn, tnd):
-    """dM += Σ_{i<l} Gs[i]ᵀ Hs[i], dV += Σ Ga[i]ᵀ Xs[i], dVz += Σ Gz[i]ᵀ Xs[i], as GEMMs."""
-    m = Hs.shape[1]
-    n = Hs.shape[2]
-    d = Xs.shape[2]
+def _bptt_block_add(G, Ga, Gz, H, X, i0, i1, m, n, d, gated, dM, dV, dVz, tnn, tnd):
+    """dM += Gᵀ H, dV += Gaᵀ X, dVz += Gzᵀ X over the slots i0 .. i1-1 of flat (slot, trajectory, entry) buffers.
+
+    One GEMM each over the rows (slot, trajectory), added to the gradients once.
+    """
+    r = (i1 - i0) * m
+    np.dot(G[i0 * m * n:i1 * m * n].reshape((r, n)).T, H[i0 * m * n:i1 * m * n].reshape((r, n)), tnn)
+    for i in range(n):
+        for j in range(n):
+            dM[i, j] += tnn[i, j]
+    if d > 0:
+        Xm = X[i0 * m * d:i1 * m * d].reshape((r, d))
+        np.dot(Ga[i0 * m * n:i1 * m * n].reshape((r, n)).T, Xm, tnd)
+        for i in range(n):
+            for j in range(d):
+                dV[i, j] += tnd[i, j]
+        if gated:
+            np.dot(Gz[i0 * m * n:i1 * m * n].reshape((r, n)).T, Xm, tnd)
+            for i in range(n):
+                for j in range(d):
+                    dVz[i, j] += tnd[i, j]
+
+
+@njit(cache=True)
+def _bptt_copy2(dst1, dst2, src1, src2, j, i, cnt):
+    """dst1[j:j+cnt] = src1[i:i+cnt] and dst2[j:j+cnt] = src2[i:i+cnt], for 1-d arrays.
+
+    A loop over views from 0: with offsets inside the index the loop would keep
+    a negative-index check per element and not vectorise.
+    """
+    d1 = dst1[j:j + cnt]
+    d2 = dst2[j:j + cnt]
+    s1 = src1[i:i + cnt]
+    s2 = src2[i:i + cnt]
+    for q in range(cnt):
+        d1[q] = s1[q]
+        d2[q] = s2[q]
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_accumulate(Gs, Ga, Gz, Hs, Xs, m, n, d, s0, l, T, P, gated, SG, SA, SZ, SH, SX, dM, dV, dVz, tnn, tnd):
+    """Add the steps of a segment to the weight gradients: dM += Σ g_t h_{t-1}ᵀ, dV += Σ g^a_t x_tᵀ, dVz likewise.
+
+    The buffers are flat views of (slot, trajectory, entry) arrays; slot u - s0
+    holds the row u = t - 1 for u = s0 .. s0+l-1 (g_t = Gs, g^a_t = Ga,
+    g^z_t = Gz, h_{t-1} = Hs, x_t = Xs). The sums run over fixed blocks of P
+    steps, u in [jP, min(jP + P, T)), one GEMM per block, blocks added from the
+    last to the first. Neither the blocks nor their order depend on the
+    segment length, so every checkpoint gives the same bits: a block inside the
+    segment is multiplied in place, one that crosses a segment boundary is
+    gathered in the staging buffers S* (its later rows arrive first, from the
+    segment after) and multiplied once complete. This relies on a GEMM's
+    result depending on its operands' values and shapes only, not on where they
+    lie in memory (true of OpenBLAS, which packs its operands; the tests check
+    it through the result).
+    """
     if l == 0 or m == 0:
         return
-    Hf = Hs[:l].reshape((l * m, n))
-    Gf = Gs[:l].reshape((l * m, n))
-    np.dot(Gf.T, Hf, tnn)
-    for r in range(n):
-        for j in range(n):
-            dM[r, j] += tnn[r, j]
-    if d > 0:
-        Xf = Xs[:l].reshape((l * m, d))
-        np.dot(Ga[:l].reshape((l * m, n)).T, Xf, tnd)
-        for r in range(n):
-            for j in range(d):
-                dV[r, j] += tnd[r, j]
+    w = m * n
+    wd = m * d
+    for j in range((s0 + l - 1) // P, s0 // P - 1, -1):
+        a = j * P
+        e = min(a + P, T)
+        lo = max(a, s0)
+        hi = min(e, s0 + l)
+        if lo == a and hi == e:
+            _bptt_block_add(Gs, Ga, Gz, Hs, Xs, lo - s0, hi - s0, m, n, d, gated, dM, dV, dVz, tnn, tnd)
+            continue
+        _bptt_copy2(SG, SH, Gs, Hs, (lo - a) * w, (lo - s0) * w, (hi - lo) * w)
         if gated:
-            np.dot(Gz[:l].reshape((l * m, n)).T, Xf, tnd)
-            for r in range(n):
-                for j in range(d):
-                    dVz[r, j] += tnd[r, j]
+            _bptt_copy2(SA, SZ, Ga, Gz, (lo - a) * w, (lo - s0) * w, (hi - lo) * w)
+        _bptt_copy2(SX, SX, Xs, Xs, (lo - a) * wd, (lo - s0) * wd, (hi - lo) * wd)
+        if lo == a:
+            _bptt_block_add(SG, SA, SZ, SH, SX, 0, e - a, m, n, d, gated, dM, dV, dVz, tnn, tnd)
 
 
 @njit(cache=True)
@@ -274,7 +333,8 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     Hs = work[:o1].reshape((L + 1, m, n))
     Ys = work[o1:o2].reshape((L, m, n))
     Zs = work[o2:o3].reshape((zl, m, n))
-    Gs = work[o3:o4].reshape((L, m, n)) if gated else Ys
+    Gsf = work[o3:o4] if gated else work[o1:o2]
+    Gs = Gsf.reshape((L, m, n))
     Xs = work[o4:o5].reshape((L, m, d))
     CP = work[o5:o5 + ncp * m * n].reshape((ncp, m, n))
     A = np.empty((m, n))
@@ -284,6 +344,15 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     dyv = np.empty(n)
     tnn = np.empty((n, n))
     tnd = np.empty((n, d))
+    # accumulation blocks of P steps (about _BPTT_BLOCK_ROWS GEMM rows); a checkpointed run gathers the
+    # blocks that cross a segment boundary in these staging buffers (a stored run never does)
+    P = max(1, (_BPTT_BLOCK_ROWS + m - 1) // m)
+    ps = min(P, T) if nseg > 1 else 0
+    SG = np.empty(ps * m * n)
+    SH = np.empty(ps * m * n)
+    SX = np.empty(ps * m * d)
+    SA = np.empty(ps * m * n) if gated else SG
+    SZ = np.empty(ps * m * n if gated else 0)
     acc = np.zeros(m)
     div = np.full(m, -1, np.int64)
     lg = np.empty(kc)
@@ -367,7 +436,8 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
                                   bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
         cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M,
                                      use_blas, loss_kind, dL_dh, lb, lbz, le, delta_norms)
-        _bptt_accumulate(Gs, Ys, Zs, Hs, Xs, l, gated, pM, pV, pVz, tnn, tnd)
+        _bptt_accumulate(Gsf, work[o1:o2], work[o2:o3], work[:o1], work[o4:o5], m, n, d, s0, l, T, P, gated,
+                         SG, SA, SZ, SH, SX, pM, pV, pVz, tnn, tnd)
     for k in range(m):
         dk = D[cur, k]
         q = 0.0
@@ -391,7 +461,11 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
 
     One chunk of trajectories per prange iteration, each adding into its own
     slice of the partial sums; the slices are reduced in chunk order afterwards,
-    so the result does not depend on the number of threads. ``work`` is scratch
+    so the result does not depend on which thread ran which chunk, nor on
+    ``checkpoint``. It does depend on ``chunk`` (the driver derives it from the
+    batch size and the number of threads): chunks group the batch sums
+    differently, and ``blas_min_n`` may pick BLAS or loops for the per-step
+    products. Batched results may then differ in the last bits. ``work`` is scratch
     space for the stored trajectories, reused across calls by the driver: fresh
     memory would be page-faulted in on every call, which costs more than the
     arithmetic at B > 1 (a smaller ``work`` is replaced by a fresh allocation).

@@ -51,7 +51,10 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
         Readout (read only for ``loss_kind == 2``).
     checkpoint : int
         Segment length of the compiled twin's checkpointing; ignored here (every
-        state is kept).
+        state is kept). The weight gradients are summed step by step from t = T
+        down to 1, each step's batch in one product: another order than the
+        compiled twin's blocks of steps, so the two agree to rounding, not bit
+        for bit.
     dM : (n, n), dV : (n, d), db : (n,), dVz : (n, dz), dbz : (nz,), dU : (k, n), dc : (k,), deps : (1,)
         Receive the batch-summed gradients (dz = d, nz = n when gated, else 0).
     dh0 : (B, n)          receives δ_0 of each trajectory
