@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
-from .errors import fail
+from rnndyn.errors import DivergenceWarning
+
+from .errors import fail, options_named
 from .options import dpi_option, json_option, out_option, steps_option
 from .output import check_out_suffix, emit_json, write_figure
 from .types import POINT
@@ -55,21 +59,24 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     m = map1d.parse_map(map_spec, argname="--map")
     lo, hi = interval
     period = compose or 1
-    # Every point with f^K(x) = x, listed once with its minimal period d (d divides K) and multiplier (f^d)'.
-    fps = [fp for d in range(1, period + 1) if period % d == 0
-           for fp in orbits1d.fixed_points(m, (lo, hi), period=d, exact_period=True)]
-    fps.sort(key=lambda fp: fp.x)
-    if not x0s:
-        x0s = tuple(lo + f * (hi - lo) for f in (0.1, 0.5, 0.9))
-    orbits = [] if compose else [(x, orbits1d.orbit(m, x, steps)) for x in x0s]
-    if out:
-        from rnndyn.plots import orbits1d as plots_maps
+    with options_named(interval="--interval", x0="--x0", steps="--steps", ks="--compose"):
+        # Every point with f^K(x) = x, listed once with its minimal period d (d divides K) and multiplier (f^d)'.
+        fps = [fp for d in range(1, period + 1) if period % d == 0
+               for fp in orbits1d.fixed_points(m, (lo, hi), period=d, exact_period=True)]
+        fps.sort(key=lambda fp: fp.x)
+        if not x0s:
+            x0s = tuple(lo + f * (hi - lo) for f in (0.1, 0.5, 0.9))
+        orbits = [] if compose else list(zip(x0s, orbits1d.orbit(m, list(x0s), steps).T))
+        if out:
+            from rnndyn.plots import orbits1d as plots_maps
 
-        if compose:
-            fig = plots_maps.plot_compositions(orbits1d.compositions(m, composition_panels(compose), (lo, hi)))
-        else:
-            fig = plots_maps.plot_cobweb(orbits1d.cobweb_diagram(m, list(x0s), steps, (lo, hi)))
-        write_figure(fig, out, dpi=dpi)
+            if compose:
+                fig = plots_maps.plot_compositions(orbits1d.compositions(m, composition_panels(compose), (lo, hi)))
+            else:
+                with warnings.catch_warnings():  # the orbits' escapes were reported once, above
+                    warnings.simplefilter("ignore", DivergenceWarning)
+                    fig = plots_maps.plot_cobweb(orbits1d.cobweb_diagram(m, list(x0s), steps, (lo, hi)))
+            write_figure(fig, out, dpi=dpi)
     if as_json:
         emit_json({
             "map": m.name,

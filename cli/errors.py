@@ -108,3 +108,32 @@ def options_named(**options):
         if sep and all(n in options for n in names):
             fail(f"{', '.join(options[n] for n in names)}: {rest}")
         raise
+
+
+#: The ranges of the cell options, checked whether or not the chosen cell uses them.
+_CELL_OPTION_RANGES = {"eps": {"positive": True}, "gamma": {"nonnegative": True}}
+
+
+def check_cell_options(ctx, cell: str, takes, **values) -> None:
+    """The one rule for cell options (``--eps``, ``--gamma``, ``--activation``) a chosen cell may ignore.
+
+    Every value is validated for its range whatever the cell (``--eps -1`` is an error with any cell, so
+    a command line that works with one cell does not start failing, or mean something else, with
+    another); an option given explicitly to a cell that ignores it (``--eps`` with a vanilla or linear
+    cell) is not an error but prints one line on stderr, ``notice: a vanilla cell ignores --eps``, so a
+    typo in ``--cell`` does not pass silently. ``takes`` is what the cell uses (``("eps", "gamma")``).
+    """
+    from click.core import ParameterSource
+
+    from rnndyn._validate import as_float
+
+    for name, value in values.items():
+        if name in _CELL_OPTION_RANGES:
+            try:
+                as_float(value, f"--{name}", **_CELL_OPTION_RANGES[name])
+            except RnndynError as exc:
+                fail(str(exc))
+    ignored = [f"--{name}" for name in values if name not in takes
+               and ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)]
+    if ignored:
+        click.echo(f"notice: a {cell} cell ignores {' and '.join(ignored)}", err=True)

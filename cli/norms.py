@@ -6,6 +6,7 @@ import click
 
 from rnndyn.analysis.growth import CELLS, DEFAULT_INITS, KEEP_BAND
 
+from .errors import check_cell_options
 from .options import (
     activation_option,
     cell_option,
@@ -94,7 +95,10 @@ def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_j
     $ rnndyn norms --cell antisymmetric --gamma 0.1 --steps 1000 --out norms.png
     """
     from rnndyn.analysis.growth import norm_growth
+    from rnndyn.systems.build import cell_parameters
 
+    takes = () if cell == "linear" else cell_parameters(cell) + ("activation",)
+    check_cell_options(click.get_current_context(), cell, takes, eps=eps, gamma=gamma, activation=activation)
     if out:
         check_out_suffix(out)
     g = norm_growth(inits or DEFAULT_INITS, size=size, steps=steps, cell=cell, rng=seed, eps=eps, gamma=gamma,

@@ -8,7 +8,7 @@ import numpy as np
 from rnndyn.analysis.phase import PAPER_EPS
 from rnndyn.systems.build import build_cell
 
-from .errors import fail
+from .errors import check_cell_options, fail, options_named
 from .options import (
     activation_option,
     cell_option,
@@ -252,6 +252,9 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
     if W.shape != (2, 2):
         fail(f"--matrix: rnndyn phase draws 2-D cells and needs a 2x2 matrix, got shape {W.shape} "
              f"from {matrix.label!r}")
+    from rnndyn.systems.build import cell_parameters
+
+    check_cell_options(click.get_current_context(), cell, cell_parameters(cell), eps=eps, gamma=gamma)
     c = build_cell(cell, W, eps=eps, gamma=gamma, activation=activation)
     init_list = [tuple(p) for p in inits]
     if not init_list:
@@ -260,13 +263,15 @@ def phase(matrix, cell, gamma, eps, activation, steps, inits, n_random, seed, gr
         init_list = [tuple(p) for p in PAPER_INITS]
     if n_random:
         box = (tuple(xlim) if xlim else (-1.0, 1.0), tuple(ylim) if ylim else (-1.0, 1.0))
-        init_list += [tuple(p) for p in random_inits(n_random, rng=seed, box=box)]
+        with options_named(**{"box[0]": "--xlim", "box[1]": "--ylim"}):
+            init_list += [tuple(p) for p in random_inits(n_random, rng=seed, box=box)]
     if out is None:
         out = default_out(matrix.label, cell, gamma)
     check_out_suffix(out)  # before the work, not after
 
-    p = phase_portrait(c, init_list, steps=steps, grid=grid, xlim=xlim or None, ylim=ylim or None,
-                       label=matrix.label)
+    with options_named(xlim="--xlim", ylim="--ylim", inits="--init", steps="--steps", grid="--grid"):
+        p = phase_portrait(c, init_list, steps=steps, grid=grid, xlim=xlim or None, ylim=ylim or None,
+                           label=matrix.label)
     fig = plot_phase(p)
     path = write_figure(fig, out, dpi=dpi)
     if as_json:

@@ -14,13 +14,14 @@ References: see :mod:`rnndyn.references`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, check_memory, choice
-from rnndyn.errors import ArgumentTypeError, ValidationError
+from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.kernels.params import MAP1D_KINDS
 from rnndyn.systems.map1d import Map1D, _as_map, compose
 
@@ -137,7 +138,8 @@ class CobwebDiagram:
     steps : int
         Steps per orbit.
     orbits : ndarray, shape (m, steps + 1)
-        ``orbits[i, t] = f^t(x0[i])``; an escaping orbit holds ``inf``/``nan``.
+        ``orbits[i, t] = f^t(x0[i])``; an escaping orbit holds ``inf``/``nan`` (reported by a
+        :class:`~rnndyn.DivergenceWarning` naming its start and step).
     paths : ndarray, shape (m, 2 * steps + 1, 2)
         The cobweb polyline of each orbit (:func:`cobweb`).
     fixed_points : tuple of FixedPoint
@@ -176,6 +178,26 @@ def _step(m: Map1D, x: np.ndarray) -> np.ndarray:
     return y
 
 
+def _escape_steps(orbits: np.ndarray) -> np.ndarray:
+    """First step at which each orbit (a column of ``orbits``, time first) is non-finite; -1 for none."""
+    bad = ~np.isfinite(orbits.reshape(orbits.shape[0], -1))
+    return np.where(bad.any(axis=0), bad.argmax(axis=0), -1)
+
+
+def _warn_escapes(first: np.ndarray, starts: np.ndarray, what: str = "orbit", start_name: str = "x0",
+                  when: str = "at") -> None:
+    """One DivergenceWarning naming the escaping orbits' starts and steps (the earliest first), as the cells do."""
+    bad = np.flatnonzero(first >= 0)
+    if not bad.size:
+        return
+    order = bad[np.argsort(first[bad], kind="stable")]
+    shown = ", ".join(f"{start_name} = {float(starts[i]):.6g} {when} step {int(first[i])}" for i in order[:3])
+    more = f" and {order.size - 3} more" if order.size > 3 else ""
+    k = order.size
+    warnings.warn(f"{k} {what}{'' if k == 1 else 's'} of {first.size} became non-finite ({shown}{more}); "
+                  f"the later states are inf/nan", DivergenceWarning, stacklevel=3)
+
+
 def _as_states(x0) -> np.ndarray:
     """x0 as a float64 array of shape () or (m,)."""
     x = as_real_array(x0, "x0", ndim=(0, 1))
@@ -197,8 +219,9 @@ def orbit(f, x0, steps) -> np.ndarray:
     Returns
     -------
     ndarray, shape (steps + 1,) or (steps + 1, m)
-        ``out[t] = f^t(x0)``. An orbit that escapes becomes ``inf`` / ``nan``
-        silently.
+        ``out[t] = f^t(x0)``. An orbit that escapes holds ``inf`` / ``nan`` from
+        the step it left the floating-point range, and one
+        :class:`~rnndyn.DivergenceWarning` names its initial state and that step.
 
     Examples
     --------
@@ -212,10 +235,17 @@ def orbit(f, x0, steps) -> np.ndarray:
     steps = as_int(steps, "steps", minimum=0)
     check_memory((steps + 1) * max(x.size, 1) * 8.0, f"steps: an orbit of {steps} steps of {max(x.size, 1)} states",
                  "ask for fewer steps")
+    out = _iterate(m, x, steps)
+    _warn_escapes(_escape_steps(out), np.atleast_1d(x))
+    return out
+
+
+def _iterate(m: Map1D, x: np.ndarray, steps: int) -> np.ndarray:
     out = np.empty((steps + 1,) + x.shape)
     out[0] = x
-    for t in range(steps):
-        out[t + 1] = _step(m, out[t])
+    with np.errstate(all="ignore"):  # an escape is reported once, by the caller, with its start and step
+        for t in range(steps):
+            out[t + 1] = _step(m, out[t])
     return out
 
 
@@ -268,6 +298,9 @@ def _check_interval(interval, argname: str = "interval") -> tuple[float, float]:
     hi = as_float(interval[1], f"{argname}[1]")
     if not lo < hi:
         raise ValidationError(f"{argname}: expected lo < hi, got ({lo}, {hi})")
+    if not np.isfinite(hi - lo):  # sampling it (linspace, hi - lo) would overflow
+        raise ValidationError(f"{argname}: expected an interval of finite width (hi - lo below 1.8e308), "
+                              f"got ({lo:g}, {hi:g})")
     return lo, hi
 
 
@@ -498,7 +531,8 @@ def bifurcation(
     BifurcationResult
         ``params`` (P,) and ``orbits`` (P, keep) with
         ``orbits[i, j] = x_{transient + j}``; read-only. Escaping orbits (e.g.
-        quadratic with c > 1/4) hold ``inf``/``nan``.
+        quadratic with c > 1/4) hold ``inf``/``nan``, and one
+        :class:`~rnndyn.DivergenceWarning` names their parameters.
 
     See Also
     --------
@@ -526,7 +560,13 @@ def bifurcation(
         from rnndyn.kernels.cpu import bifurcation as kernel
     else:
         from rnndyn.kernels.numpy import bifurcation as kernel
-    kernel(MAP1D_KINDS[family], params, x0, transient, out)
+    with np.errstate(all="ignore"):  # an escape is reported once, below, with its parameter
+        kernel(MAP1D_KINDS[family], params, x0, transient, out)
+    first = _escape_steps(out.T)
+    # the states before the kept window are not stored: an orbit non-finite from its first kept state
+    # escaped during the transient, by that step
+    _warn_escapes(np.where(first >= 0, first + transient, -1), params, start_name="parameter",
+                  when="by" if np.any(first == 0) else "at")
     params = params.copy()
     params.flags.writeable = False
     out.flags.writeable = False
@@ -575,8 +615,15 @@ def compositions(f, ks=(1, 2, 3, 6), interval=(0.0, 1.0), samples: int = 1001) -
                  "ask for fewer samples")
     xs = np.linspace(lo, hi, samples)
     curves = np.empty((len(ks), samples))
-    for i, k in enumerate(ks):
-        curves[i] = np.asarray(compose(m, k)(xs), dtype=np.float64)
+    with np.errstate(all="ignore"):  # reported once, below
+        for i, k in enumerate(ks):
+            curves[i] = np.asarray(compose(m, k)(xs), dtype=np.float64)
+    bad = ~np.isfinite(curves)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        warnings.warn(f"f^{ks[i]} left the floating-point range at {int(bad[i].sum())} of {samples} points "
+                      f"(first at x = {xs[j]:.6g}); those points of the curves are inf/nan", DivergenceWarning,
+                      stacklevel=2)
     return Compositions(map=m.name, formula=_formula(m), ks=ks, x=_frozen(xs), curves=_frozen(curves),
                         interval=(lo, hi))
 

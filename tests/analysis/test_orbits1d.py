@@ -6,6 +6,7 @@ import doctest
 import math
 import os
 import pickle
+import warnings
 
 import matplotlib
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+import rnndyn as rd  # noqa: E402
 import rnndyn.plots.orbits1d as plots_maps  # noqa: E402
 from rnndyn import config  # noqa: E402
 from rnndyn.analysis import orbits1d  # noqa: E402
@@ -635,3 +637,25 @@ def test_logistic_fixed_point_at_zero_is_exactly_zero(r):
     fps = orbits1d.fixed_points(map1d.parse_map(f"logistic:{r!r}"), interval=(-1.0, 2.0))
     assert [p.x for p in fps][0] == 0.0
     assert fps[1].x == pytest.approx(1.0 - 1.0 / r, abs=1e-14)
+
+
+def test_escaping_orbits_are_reported_with_the_start_and_step():
+    with pytest.warns(rd.DivergenceWarning, match=r"x0 = 5.*step \d+"):
+        out = orbits1d.orbit("quadratic:0.15", 5.0, 30)
+    assert not np.isfinite(out[-1])
+    with pytest.warns(rd.DivergenceWarning, match=r"1 orbit of 2 .*x0 = 5"):
+        orbits1d.cobweb_diagram("quadratic:0.15", [0.5, 5.0], 30)
+    with pytest.warns(rd.DivergenceWarning, match=r"parameter = 2"):
+        res = orbits1d.bifurcation([0.15, 2.0], x0=0.5, transient=50, keep=3, map="quadratic")
+    assert np.isfinite(res.orbits[0]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        orbits1d.orbit("quadratic:0.15", 0.5, 30)  # a bounded orbit says nothing
+
+
+def test_an_interval_too_wide_to_sample_is_refused_by_name():
+    for call in (lambda: orbits1d.fixed_points("logistic:3.5", (-1e308, 1e308)),
+                 lambda: orbits1d.compositions("logistic:3.5", (1,), (-1e308, 1e308)),
+                 lambda: orbits1d.cobweb_diagram("logistic:3.5", 0.5, 3, (-1e308, 1e308))):
+        with pytest.raises(rd.ValidationError, match=r"^interval: .*finite width"):
+            call()
