@@ -14,6 +14,7 @@ import io as _io
 import math
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -96,7 +97,23 @@ def _read_text_table(p: Path) -> np.ndarray:
                       comments=None)
 
 
+def check_regular_file(p: Path, where: str) -> None:
+    """Refuse a missing path, and anything that is not a regular file, before it is opened: a FIFO
+    would block the reader forever and a device such as /dev/zero never ends."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise LoadError(f"{where}: no such file {str(p)!r}") from None
+    except OSError as exc:
+        raise LoadError(f"{where}: cannot read {str(p)!r} ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        raise LoadError(f"{where}: {str(p)!r} is {kind}; expected a regular file")
+
+
 def _open_npz(p: Path, where: str) -> zipfile.ZipFile:
+    check_regular_file(p, where)
     try:
         return zipfile.ZipFile(p)
     except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError) as exc:
@@ -185,8 +202,7 @@ def load_array(spec) -> np.ndarray:
     if suffix not in MATRIX_SUFFIXES:
         raise LoadError(f"matrix: {os.fspath(spec)!r} is neither a named matrix ({', '.join(NAMED_MATRICES)}) "
                         f"nor a file with suffix {', '.join(MATRIX_SUFFIXES + TORCH_SUFFIXES)}")
-    if not p.is_file():
-        raise LoadError(f"matrix: no such file {path!r}")
+    check_regular_file(p, "matrix")
     where = f"matrix ({p.name})"
     try:
         if suffix == ".npy":

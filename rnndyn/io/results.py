@@ -26,7 +26,7 @@ import numpy as np
 from rnndyn._validate import _describe, _from_tensor, check_memory
 from rnndyn._version import __version__
 from rnndyn.errors import ArgumentTypeError, LoadError, SaveError, ValidationError
-from rnndyn.io.arrays import _npz_keys, _one_line, _open_npz, _read_npz_member, check_npz_total
+from rnndyn.io.arrays import _npz_keys, _one_line, _open_npz, _read_npz_member, check_npz_total, check_regular_file
 
 __all__ = ["MAX_NESTING", "RESULT_SUFFIXES", "ResultDict", "load_result", "save_result"]
 
@@ -403,8 +403,7 @@ def load_result(path) -> ResultDict:
     suffix = p.suffix.lower()
     if suffix not in RESULT_SUFFIXES:
         raise LoadError(f"path: expected a file ending in {' or '.join(RESULT_SUFFIXES)}, got {str(p)!r}")
-    if not p.is_file():
-        raise LoadError(f"path: no such file {str(p)!r}")
+    check_regular_file(p, "path")
     where = f"result ({p.name})"
     if suffix == ".json":
         try:

@@ -29,6 +29,7 @@ from rnndyn.io.arrays import (
     _open_npz,
     _read_npz_member,
     _split_key,
+    check_regular_file,
     load_array,
 )
 from rnndyn.matrices import NAMED_MATRICES, named_matrix
@@ -109,8 +110,7 @@ def _read_weights(source, where: str = "weights"):
         suffix = p.suffix.lower()
         if suffix not in WEIGHT_SUFFIXES:
             raise LoadError(f"{where}: expected a .pt/.pth (PyTorch state dict) or .npz file, got {str(p)!r}")
-        if not p.is_file():
-            raise LoadError(f"{where}: no such file {str(p)!r}")
+        check_regular_file(p, where)
         if suffix == ".npz":
             with _open_npz(p, where) as zf:
                 for key in _npz_keys(zf):

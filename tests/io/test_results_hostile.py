@@ -170,3 +170,31 @@ def test_json_field_with_shape_and_data_disagreeing_is_refused(tmp_path):
     good.write_text(json.dumps(doc))
     with pytest.raises(LoadError, match="does not match"):
         rd.load_result(good)
+
+
+# --------------------------------------------------------------------------- special files
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("name", ["w.npz", "w.npy", "w.pt", "r.json"])
+def test_special_files_are_refused_without_opening_them(tmp_path, kind, name):
+    """A FIFO blocks its reader forever and /dev/zero never ends: refused from a stat, in a subprocess
+    so that a regression fails by timeout instead of hanging the suite."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / name
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        os.symlink("/dev/zero", path)
+    code = ("import rnndyn as rd, sys\n"
+            "for fn in (rd.load_matrix, rd.load_cell, rd.load_result):\n"
+            "    try:\n        fn(sys.argv[1])\n    except rd.RnndynError as e:\n        print(str(e))\n")
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3
+    word = "FIFO" if kind == "fifo" else "device"
+    assert any(word in line and "expected a regular file" in line for line in lines), lines
