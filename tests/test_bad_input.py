@@ -88,3 +88,80 @@ def test_jacobian_spectrum_statistics_of_a_finite_huge_spectrum_are_finite():
     assert int(r.diverged_at) == -1
     for v in (r.eig_abs_mean, r.eig_abs_std, r.sv_mean, r.sv_std):
         assert np.isfinite(v) and v == pytest.approx(0.5e180, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- gradients: overflow reported, never zeroed
+
+
+def test_clipping_a_finite_huge_gradient_keeps_its_direction():
+    """A finite dW = 1e160 has a finite norm; clipping by an overflowed one used to return 0."""
+    import dataclasses
+
+    g = rd.bptt(rd.VanillaRNN(np.eye(2) * 0.5), [0.1, 0.2], steps=2)
+    big = dataclasses.replace(g, dW=np.array([[1e160, -2e160], [0.0, 3e160]]))
+    for clip in (rd.clip_by_norm, rd.clip_by_global_norm):
+        out = clip(big, 1.0)
+        assert np.isfinite(out.dW).all()
+        assert np.linalg.norm(out.dW) == pytest.approx(1.0, rel=1e-12)
+        np.testing.assert_allclose(out.dW * 1e160 * np.sqrt(14), big.dW, rtol=1e-12)
+
+
+def test_clipping_refuses_bad_fields_and_leaves_nonfinite_gradients_with_a_warning():
+    import dataclasses
+
+    g = rd.bptt(rd.VanillaRNN(np.eye(2) * 0.5), [0.1, 0.2], steps=2)
+    for fields in (123, object()):
+        with pytest.raises(ArgumentTypeError, match="^fields:"):
+            rd.clip_by_norm(g, 1.0, fields=fields)
+    bad = dataclasses.replace(g, dW=np.array([[np.inf, 0.0], [0.0, 1.0]]))
+    for clip in (rd.clip_by_norm, rd.clip_by_global_norm):
+        with pytest.warns(rd.DivergenceWarning, match="left unclipped"):
+            out = clip(bad, 1.0)
+        assert out.dW[0, 0] == np.inf
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_backward_overflow_is_reported_per_trajectory(backend):
+    """Trajectory 0 stays finite forward but its adjoint overflows; another trajectory diverging forward
+    must not hide that."""
+    import warnings
+
+    cell = rd.VanillaRNN(1e3 * np.eye(2), activation="relu")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = rd.bptt(cell, [[0.3, -0.2], [1e306, 1e306]], steps=60, loss="sum", backend=backend)
+    assert g.diverged_at.tolist() == [-1, 1]
+    msgs = [str(w.message) for w in caught if issubclass(w.category, rd.DivergenceWarning)]
+    assert any("trajectory 0" in m and "forward pass stayed finite" in m for m in msgs), msgs
+    assert not [w for w in caught if not issubclass(w.category, rd.DivergenceWarning)]  # no raw numpy warnings
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_delta_norms_are_scaled(backend):
+    """‖∂L/∂h_t‖ of 1e180 is representable; its sum of squares is not."""
+    g = rd.bptt(rd.VanillaRNN(1e3 * np.eye(2), activation="relu"), [0.3, -0.2], steps=60, loss="sum",
+                backend=backend)
+    assert g.delta_norms[60] == pytest.approx(0.3e180, rel=1e-12)
+    assert g.global_delta_norms[60] == pytest.approx(0.3e180, rel=1e-12)
+
+
+def test_gradient_norms_refuses_huge_requests_before_allocating():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(rd.MemoryLimitError):
+            rd.gradient_norms(steps=100_000_000)
+        assert tracemalloc.get_traced_memory()[1] < 64 * 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_reference_backend_keeps_numpy_warnings_to_itself():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", rd.DivergenceWarning)
+        rd.simulate(rd.EulerRNN([[0.0]]), [-1e200], steps=1, backend="reference")
+        rd.tangent(rd.EulerRNN([[0.0]]), [-1e200], steps=1, backend="reference")

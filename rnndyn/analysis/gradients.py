@@ -30,6 +30,7 @@ from rnndyn.analysis.stability import spectral_radius
 from rnndyn.analysis.trajectories import check_memory, prepare, warn_divergence
 from rnndyn.backends import kernel_for
 from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
+from rnndyn.kernels.numpy.trajectories import scaled_norm
 from rnndyn.kernels.params import LOSSES
 from rnndyn.matrices import from_spec
 from rnndyn.systems.cells import CELL_TYPES, AntisymmetricRNN, EulerRNN, VanillaRNN
@@ -356,9 +357,16 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     out = run(p, H0, X, _LOSSES[loss_name], upstream, U, c, tg, 0 if checkpoint is None else checkpoint)
     dM, dV, db, dVz, dbz, dU, dc, deps, dh0, dnorms, losses, final, div = out
     warn_divergence(div)
-    if (div < 0).all() and not np.isfinite(dnorms).all():
-        warnings.warn("the gradients overflowed (exploding gradients): some of ∂L/∂h_t are not finite",
-                      DivergenceWarning, stacklevel=2)
+    # A trajectory can stay finite forward and still overflow backward (exploding gradients): said per
+    # trajectory, whatever the others did.
+    back = np.flatnonzero((div < 0) & ~np.isfinite(dnorms).all(axis=1))
+    if back.size:
+        last = [int(np.flatnonzero(~np.isfinite(dnorms[i]))[-1]) for i in back]
+        which = ", ".join(f"trajectory {i} from t = {t}" for i, t in zip(back[:3], last[:3]))
+        more = f" and {back.size - 3} more" if back.size > 3 else ""
+        warnings.warn(f"the gradients overflowed (exploding gradients) although the forward pass stayed finite: "
+                      f"∂L/∂h_t is not finite for {which}{more} (backwards in time); the summed weight "
+                      "gradients are then not finite either", DivergenceWarning, stacklevel=2)
 
     if kind == "antisymmetric":
         dW = dM - dM.T
@@ -385,7 +393,7 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         dU=dU if loss_name == "readout" else None,
         dc=dc if loss_name == "readout" else None,
         delta_norms=ub(dnorms),
-        global_delta_norms=np.sqrt(np.sum(dnorms * dnorms, axis=0)),
+        global_delta_norms=scaled_norm(dnorms, axis=0),  # scaled: finite while the result is
         losses=losses if batched else float(losses[0]),
         final=ub(final),
         diverged_at=div if batched else int(div[0]),
@@ -404,14 +412,24 @@ def _check_grads(grads, fields):
         return PARAMETER_FIELDS
     if isinstance(fields, str):
         fields = (fields,)
-    fields = tuple(fields)
+    try:
+        fields = tuple(fields)
+    except TypeError:
+        raise ArgumentTypeError(f"fields: expected a sequence of gradient names such as ('dW', 'db'), "
+                                f"got {_describe(fields)}") from None
     for f in fields:
         choice(f, "fields", set(_CLIPPABLE))
     return fields
 
 
 def _norm(g) -> float:
-    return float(np.sqrt(np.sum(np.square(g))))
+    """Frobenius norm scaled by max|g| first: a finite gradient of 1e160 has a finite norm (its plain
+    sum of squares overflows, and clipping by it would zero exactly the gradients that exploded)."""
+    a = np.abs(np.asarray(g, dtype=float))
+    amax = float(a.max()) if a.size else 0.0
+    if amax == 0.0 or not math.isfinite(amax):
+        return amax
+    return amax * float(np.sqrt(np.sum(np.square(a / amax))))
 
 
 def _scaled(g, s):
@@ -419,7 +437,8 @@ def _scaled(g, s):
 
 
 def _global_norm(grads, fields) -> float:
-    return math.sqrt(sum(_norm(getattr(grads, f)) ** 2 for f in fields if getattr(grads, f) is not None))
+    # math.hypot scales internally: no overflow while the result is representable
+    return math.hypot(*(_norm(getattr(grads, f)) for f in fields if getattr(grads, f) is not None))
 
 
 def clip_by_norm(grads: Gradients, max_norm, fields=None) -> Gradients:
@@ -461,9 +480,16 @@ def clip_by_norm(grads: Gradients, max_norm, fields=None) -> Gradients:
         if g is None:
             continue
         nrm = _norm(g)
-        if nrm > eta:
+        if not math.isfinite(nrm):
+            _warn_unclippable(f)
+        elif nrm > eta:
             changes[f] = _scaled(g, eta / nrm)
     return dataclasses.replace(grads, **changes)
+
+
+def _warn_unclippable(what: str) -> None:
+    warnings.warn(f"{what} holds inf or NaN (the backward pass overflowed; see the result's diverged_at): "
+                  "no finite rescaling bounds it, so it is left unclipped", DivergenceWarning, stacklevel=3)
 
 
 def clip_by_global_norm(grads: Gradients, max_norm, fields=None) -> Gradients:
@@ -499,6 +525,9 @@ def clip_by_global_norm(grads: Gradients, max_norm, fields=None) -> Gradients:
     fields = _check_grads(grads, fields)
     eta = as_float(max_norm, "max_norm", positive=True)
     total = _global_norm(grads, fields)
+    if not math.isfinite(total):
+        _warn_unclippable(", ".join(f for f in fields if getattr(grads, f) is not None))
+        return dataclasses.replace(grads)
     if not total > eta:
         return dataclasses.replace(grads)
     s = eta / total
@@ -716,6 +745,10 @@ def gradient_norms(cell="vanilla", inits=None, size=64, steps=100, eps=0.1, gamm
     if not entries:
         raise ValidationError("inits: expected at least one initialisation, got none")
     g = as_rng(rng)
+    # Before any draw: the inputs (B, T, d), the upstream gradient (B, T+1, n) of the "unit" loss and
+    # the norms over time of every line; bptt then checks its own pass.
+    check_memory(8.0 * nb * (T + 1) * (d + (n if loss == "unit" else 0) + len(entries) + 1),
+                 f"the inputs and gradients of {len(entries)} runs of {T} steps", "use fewer steps or a smaller batch")
     # shared draws first, so that every line sees the same inputs and upstream gradient
     V = g.standard_normal((n, d)) * (scale / math.sqrt(d)) if d else None
     X = g.standard_normal((nb, T, d)) if d else None

@@ -15,8 +15,10 @@ supported pair.
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import threading
+import types
 
 import numpy as np
 
@@ -42,6 +44,19 @@ KERNELS = {
     ("lyapunov", "lstm"): "map_lyapunov",
     ("bptt", "cell"): "bptt",
 }
+
+
+def _quiet(fn):
+    """``fn`` under np.errstate(all="ignore"). The NumPy twins compute in NumPy, which warns on overflow
+    and 0·inf; the compiled kernels do not, and every algorithm reports non-finite results its own way
+    (``diverged_at`` and one DivergenceWarning), so the twins' raw warnings would only repeat that."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 class Backend(abc.ABC):
@@ -100,7 +115,10 @@ class KernelBackend(Backend):
 
     def kernel(self, algorithm: str, family: str):
         """The kernel function that runs ``algorithm`` for ``family`` (a supported pair)."""
-        return getattr(self.kernels, KERNELS[algorithm, family])
+        fn = getattr(self.kernels, KERNELS[algorithm, family])
+        if isinstance(fn, types.FunctionType):  # a NumPy twin, not a compiled kernel
+            return _quiet(fn)
+        return fn
 
     def simulate(self, family, args, h0, inputs, stride, dtype=np.float64):
         """Run ``simulate``; returns (out, final, diverged_at).

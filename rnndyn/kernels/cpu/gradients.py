@@ -37,6 +37,7 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # chunk order, so the result is the same run to run, but the chunks themselves
 # follow the thread count (see ``bptt``).
 
+from rnndyn.kernels.cpu.common import _norm_of_sum_of_squares  # noqa: E402
 from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
 from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
 
@@ -151,7 +152,7 @@ def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, a
             q = 0.0
             for r in range(n):
                 q += D[cur, k, r] * D[cur, k, r]
-            delta_norms[b0 + k, t] = math.sqrt(q)
+            delta_norms[b0 + k, t] = _norm_of_sum_of_squares(D[cur, k], q)
             if act == 0:  # φ'(a) from y = φ(a); ReLU: y > 0 exactly when a > 0
                 for r in range(n):
                     dyv[r] = 1.0 - Ys[i - 1, k, r] * Ys[i - 1, k, r]
@@ -444,7 +445,7 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         for r in range(n):
             q += dk[r] * dk[r]
             dh0[b0 + k, r] = dk[r]
-        delta_norms[b0 + k, 0] = math.sqrt(q)
+        delta_norms[b0 + k, 0] = _norm_of_sum_of_squares(dk, q)
         loss[b0 + k] = acc[k]
         diverged_at[b0 + k] = div[k]
     pb[:] = lb

@@ -14,7 +14,7 @@ from rnndyn.kernels.numpy.cell import (  # noqa: F401
     step,
     step_derivative,
 )
-from rnndyn.kernels.numpy.trajectories import _input_at  # noqa: F401
+from rnndyn.kernels.numpy.trajectories import _input_at, scaled_norm  # noqa: F401
 from rnndyn.kernels.params import LOSS_LAST, LOSS_READOUT, LOSS_SUM
 
 # ---- bptt ----
@@ -117,7 +117,7 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
     de = 0.0
     delta = direct[:, T].copy()
     for t in range(T, 0, -1):
-        delta_norms[:, t] = np.linalg.norm(delta, axis=1)
+        delta_norms[:, t] = scaled_norm(delta, axis=1)
         A, Az, X = As[t - 1], Azs[t - 1], Xs[t - 1]
         Y = phi(act, A)
         dY = dphi(act, A, Y)
@@ -137,6 +137,6 @@ def bptt(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, loss_kind, dL_dh, 
         dV += ga.T @ X
         db += ga.sum(axis=0)
         delta = alpha * delta + g @ M + direct[:, t - 1]
-    delta_norms[:, 0] = np.linalg.norm(delta, axis=1)
+    delta_norms[:, 0] = scaled_norm(delta, axis=1)
     dh0[:] = delta
     deps[0] = de
