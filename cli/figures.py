@@ -7,7 +7,7 @@ import time
 import click
 
 from .options import json_option
-from .output import emit_json, progress
+from .output import emit_json, note, progress_bar
 
 
 @click.command("figures")
@@ -47,10 +47,12 @@ def figures(only, outdir, fmt, list_only, quick, as_json):
     names = [registry_mod.get(n).name for n in dict.fromkeys(only)] if only else list(reg)
     t0 = time.perf_counter()
     built = []
-    for name in progress(names, label="figures", length=len(names)):
-        (b,) = registry_mod.build_all(outdir, names=[name], fmt=fmt, quick=quick, gallery=False)
-        built.append(b)
-        click.echo(f"wrote {b.path} ({b.seconds:.1f} s)", err=True)
+    with progress_bar("figures", len(names)) as bar:
+        for name in names:
+            (b,) = registry_mod.build_all(outdir, names=[name], fmt=fmt, quick=quick, gallery=False)
+            built.append(b)
+            note(f"wrote {b.path} ({b.seconds:.1f} s)")
+            bar.update(1)
     gallery = registry_mod.write_gallery(outdir, fmt=fmt)
     if as_json:
         emit_json({"figures": [{"name": b.name, "path": str(b.path), "seconds": b.seconds} for b in built],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import click
 
@@ -24,7 +23,7 @@ from .options import (
     size_option,
     steps_option,
 )
-from .output import check_out_suffix, emit_json, progress_enabled, write_figure
+from .output import check_out_suffix, emit_json, progress_bar, write_figure
 from .types import InitEntryType
 
 #: Above this many multiply-adds (lines x T x n²) a progress bar is worth drawing.
@@ -147,11 +146,9 @@ def gradients(ctx, matrix, layer, cell, inits, size, steps, eps, gamma, activati
         kw = {"size": the_cell.n, "steps": steps, "input_size": the_cell.d, "h0": np.full(the_cell.n, h0_value),
               "rng": seed}
         size = the_cell.n
-    if progress_enabled() and len(entries) * steps * size * size > _PROGRESS_WORK:
-        with click.progressbar(length=len(entries), label="gradients", file=sys.stderr, show_eta=True) as bar:
-            res = rd.gradient_norms(cell, entries, progress=lambda label: bar.update(1), **kw)
-    else:
-        res = rd.gradient_norms(cell, entries, **kw)
+    big = len(entries) * steps * size * size > _PROGRESS_WORK
+    with progress_bar("gradients", len(entries), enabled=None if big else False) as bar:
+        res = rd.gradient_norms(cell, entries, progress=lambda label: bar.update(1), **kw)
     if out:
         from rnndyn.plots.gradients import plot_gradient_norms
 

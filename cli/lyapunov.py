@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 import click
 
@@ -26,7 +25,7 @@ from .options import (
     size_option,
     steps_option,
 )
-from .output import check_out_suffix, emit_json, progress_enabled, write_figure
+from .output import check_out_suffix, emit_json, progress_bar, write_figure
 from .types import POINT, InitSpecType
 
 #: The kind of system analysed when neither --cell nor a weights file says.
@@ -162,17 +161,10 @@ def lyapunov(ctx, cell, matrix, layer, size, init, eps, gamma, activation, noise
         fail(f"--k: at most the state size {dim}, got {k}")
     kw = {"steps": steps, "k": k, "transient": transient, "reortho_every": reortho, "return_history": history,
           "backend": backend}
-    if progress_enabled():
-        with click.progressbar(length=transient + steps, label="lyapunov", file=sys.stderr, show_eta=True) as bar:
-            last = [0]
-
-            def tick(done, total):
-                bar.update(done - last[0])
-                last[0] = done
-
-            les = rd.lyapunov_spectrum(system, x0, inputs, progress=tick, **kw)
-    else:
-        les = rd.lyapunov_spectrum(system, x0, inputs, **kw)
+    with progress_bar("lyapunov", transient + steps) as bar:
+        # without a bar the run is not cut into chunks at all
+        tick = (lambda done, total: bar.advance_to(done)) if bar.enabled else None
+        les = rd.lyapunov_spectrum(system, x0, inputs, progress=tick, **kw)
     if out:
         from rnndyn.plots.lyapunov import plot_lyapunov
 

@@ -7,6 +7,7 @@ import click
 import rnndyn
 
 from .cobweb import cobweb
+from .compile import compile_kernels
 from .errors import RnndynGroup
 from .figures import figures
 from .gradients import gradients
@@ -17,13 +18,14 @@ from .phase import phase
 from .spectrum import spectrum
 from .stability import stability
 
-COMMANDS = (info, figures, norms, cobweb, phase, stability, spectrum, lyapunov, gradients)
+COMMANDS = (info, figures, norms, cobweb, phase, stability, spectrum, lyapunov, gradients, compile_kernels)
 
 
 @click.group(cls=RnndynGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rnndyn.__version__, "--version", "-V", prog_name="rnndyn")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
-def cli(debug):
+@click.pass_context
+def cli(ctx, debug):
     """rnndyn: recurrent neural networks as discrete dynamical systems.
 
     Phase portraits, spectra and stability, Jacobians, Lyapunov spectra and
@@ -32,7 +34,10 @@ def cli(debug):
     """
     import matplotlib
 
+    from .compiling import watch
+
     matplotlib.use("Agg")
+    watch().command = ctx.invoked_subcommand  # a command that must compile says so instead of seeming to hang
 
 
 for _command in COMMANDS:

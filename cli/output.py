@@ -7,6 +7,7 @@ import math
 import os
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -35,6 +36,85 @@ def progress_enabled() -> bool:
         return False
 
 
+#: How many progress bars are drawn right now (a message printed meanwhile must first end their line).
+_open_bars = 0
+
+
+def break_line(stream=None) -> None:
+    """End the line a progress bar is being drawn on, so that a message printed next starts on its own line."""
+    if _open_bars:
+        stream = sys.stderr if stream is None else stream
+        stream.write("\n")
+        stream.flush()
+
+
+def note(message: str) -> None:
+    """Print ``message`` on stderr on a line of its own, over a progress bar's line if one is drawn (it redraws)."""
+    click.echo(("\r\x1b[2K" if _open_bars else "") + message, err=True)
+
+
+@contextmanager
+def _drawn(bar):
+    global _open_bars
+    _open_bars += 1
+    try:
+        with bar as b:
+            yield b
+    finally:
+        _open_bars -= 1
+
+
+class ProgressBar:
+    """A click progress bar on stderr fed by a library's ``progress=`` callback; see :func:`progress_bar`."""
+
+    def __init__(self, label: str, length: int, enabled: bool):
+        self.label, self.length, self.enabled = label, int(length), enabled
+        self.done = 0
+        self._bar = None
+        self._ctx = None
+
+    def update(self, n: int = 1) -> None:
+        """Advance by ``n`` steps (the bar is drawn from the first update on)."""
+        self.advance_to(self.done + n)
+
+    def advance_to(self, done: int) -> None:
+        """Advance to ``done`` steps of ``length``."""
+        done = min(int(done), self.length)
+        if not self.enabled or done <= self.done:
+            self.done = max(self.done, done)
+            return
+        if self._bar is None:
+            self._ctx = _drawn(click.progressbar(length=self.length, label=self.label, file=sys.stderr,
+                                                 show_eta=True, show_percent=True))
+            self._bar = self._ctx.__enter__()
+        self._bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = self._bar = None
+
+
+@contextmanager
+def progress_bar(label: str, length: int, enabled: bool | None = None):
+    """A :class:`ProgressBar` of ``length`` steps, drawn on stderr when :func:`progress_enabled` (or ``enabled``).
+
+    The bar appears at its first update, not before: the first chunk of work is where
+    kernels compile, and the compile notice then gets a line of its own.
+
+    >>> with progress_bar("work", 3) as bar:  # not a terminal here: draws nothing
+    ...     bar.update(); bar.advance_to(3)
+    >>> bar.done
+    3
+    """
+    bar = ProgressBar(label, length, progress_enabled() if enabled is None else enabled)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 def progress(iterable, label: str = "", length: int | None = None):
     """Iterate over ``iterable`` with a click progress bar on stderr, when one is wanted.
 
@@ -48,8 +128,8 @@ def progress(iterable, label: str = "", length: int | None = None):
     if not progress_enabled():
         yield from iterable
         return
-    with click.progressbar(iterable, label=label, length=length, file=sys.stderr,
-                           show_eta=True, show_percent=True) as bar:
+    with _drawn(click.progressbar(iterable, label=label, length=length, file=sys.stderr,
+                                  show_eta=True, show_percent=True)) as bar:
         yield from bar
 
 
@@ -114,12 +194,29 @@ def check_out_suffix(out: str) -> Path:
             break
     if not p.absolute().parent.is_dir():  # a typo in a path should not silently become new folders
         fail(f"--out: the folder {str(p.parent)!r} does not exist; create it first")
+    _probe_folder(p, out)
     return p
+
+
+def _probe_folder(p: Path, out: str) -> None:
+    """Create and remove a file beside ``--out``: permission bits do not tell whether a folder takes new files
+    (/proc, a read-only mount, a full disk, root's os.access), and the figure is written there atomically."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".rnndyn-", suffix=p.suffix, dir=p.absolute().parent)
+    except OSError as exc:
+        fail(f"--out: cannot write {out!r}: {exc.strerror or exc}")
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_figure(fig, out: str, dpi: int = 150) -> Path:
     """Save ``fig`` to ``--out`` with :func:`rnndyn.figures.save_figure` (format from the suffix); say so on stderr."""
     p = check_out_suffix(out)
-    save_figure(fig, p, fmt=p.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")
+    try:
+        save_figure(fig, p, fmt=p.suffix.lower()[1:], dpi=dpi, bbox_inches="tight")
+    except OSError as exc:  # the folder changed since the check: name the user's path, not a temporary one
+        fail(f"--out: cannot write {out!r}: {exc.strerror or exc}")
     click.echo(f"wrote {p}", err=True)
     return p

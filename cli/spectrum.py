@@ -23,8 +23,11 @@ from .options import (
     out_option,
     seed_option,
 )
-from .output import check_out_suffix, emit_json, write_figure
+from .output import check_out_suffix, emit_json, progress_bar, write_figure
 from .types import InitSpecType, LabeledMatrix
+
+#: Above this much eigenvalue work (configurations x n³) a progress bar is worth drawing (about 2 s).
+_PROGRESS_WORK = 1e8
 
 
 @click.command()
@@ -88,7 +91,11 @@ def spectrum(ctx, matrix, random_n, init_spec, cell, layer, eps, gamma, activati
         else:
             cells.append(base.replace(gamma=gc))
             labels.append(f"γ = γ_c = {gc:.4g}")
-    reports = [rd.stability(c) for c in cells]
+    reports = []
+    with progress_bar("spectra", len(cells), enabled=None if len(cells) * base.n ** 3 > _PROGRESS_WORK else False) as bar:
+        for c in cells:
+            reports.append(rd.stability(c))
+            bar.update(1)
     title = f"{name}: {type(base).__name__} ({activation})" + (f", ε = {base.eps:.4g}" if stepped else "")
     fig = plot_stability(reports, labels, title=title)
     write_figure(fig, out, dpi)

@@ -265,3 +265,79 @@ def test_gradient_norms_and_phase_portrait_argument_types():
         rd.gradient_norms(inits=1.0, size=4, steps=3)
     with pytest.raises(rd.RnndynError, match="fixed_points"):
         rd.phase_portrait(rd.EulerRNN(rd.named_matrix("W0")), steps=3, grid=3, fixed_points=np.zeros(2))
+
+
+# --------------------------------------------------------------------------- cost of the orthogonal init and of ρ
+
+
+@pytest.mark.parametrize("n, seed", [(1, 0), (7, 3), (64, 11), (300, 5)])
+def test_orthogonal_is_the_sign_fixed_qr_of_the_seeded_draw(n, seed):
+    """The initialiser is exactly one QR of the seeded Gaussian draw with R's signs moved into Q (Mezzadri 2007):
+    nothing slower, and the same matrix for the same seed whatever makes it fast."""
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    q, r = np.linalg.qr(a)
+    expected = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    np.testing.assert_allclose(rd.init.orthogonal(n, gain=1.3, rng=seed), 1.3 * expected, rtol=0, atol=1e-12)
+
+
+def _dense_radius(M):
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
+
+
+def _rotation_blocks(n, seed, scale=1.0):
+    """A real matrix whose eigenvalues are complex pairs r_k e^{±iθ_k}, the largest pair unique, hidden by a
+    random orthogonal change of basis."""
+    g = np.random.default_rng(seed)
+    D = np.zeros((n, n))
+    for k in range(0, n - 1, 2):
+        r, th = scale * (1.0 - k / n), g.uniform(0.1, 3.0)
+        D[k:k + 2, k:k + 2] = r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    if n % 2:
+        D[-1, -1] = 0.1
+    Q = rd.init.orthogonal(n, rng=seed + 1)
+    return Q @ D @ Q.T
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rd.init.orthogonal(200, rng=0),
+    lambda: rd.init.orthogonal(257, gain=0.7, rng=1),
+    lambda: 2.5 * rd.init.orthogonal(3, rng=2),
+    lambda: rd.named_matrix("W0"),  # a scaled rotation: the pair ±2i
+    lambda: rd.named_matrix("rotation"),
+    lambda: np.triu(np.random.default_rng(3).normal(size=(150, 150))),
+    lambda: np.tril(np.random.default_rng(4).normal(size=(150, 150))),
+    lambda: np.diag(np.random.default_rng(5).normal(size=90)),
+    lambda: rd.init.identity(128, gain=1.1),
+    lambda: np.random.default_rng(6).normal(size=(200, 200)) / np.sqrt(200),
+    lambda: 3 * np.random.default_rng(7).normal(size=(300, 300)) / np.sqrt(300),
+    lambda: _rotation_blocks(120, 8),
+    lambda: _rotation_blocks(121, 9, scale=2.0),
+    lambda: rd.init.orthogonal(100, rng=10) + 1e-6 * np.random.default_rng(11).normal(size=(100, 100)),
+    lambda: rd.named_matrix("fibonacci"),
+    lambda: np.zeros((5, 5)),
+])
+def test_spectral_radius_equals_the_dense_one(make):
+    M = make()
+    rho, dense = rd.analysis.stability.spectral_radius(M), _dense_radius(M)
+    assert abs(rho - dense) <= 1e-10 * max(dense, 1e-300), (rho, dense)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rd.init.orthogonal(300, gain=1.2, rng=0),
+    lambda: np.triu(np.random.default_rng(1).normal(size=(300, 300))),
+    lambda: rd.init.identity(300),
+])
+def test_spectral_radius_of_structured_matrices_needs_no_eigensolver(monkeypatch, make):
+    """ρ of an orthogonal (times a gain), triangular or diagonal M follows from its structure: the O(n³) eigenvalue
+    solver, seconds at n = 1024, is not called (gradient_norms asks for ρ of every line's matrix)."""
+    import scipy.linalg
+
+    def refuse(*a, **k):
+        raise AssertionError("an eigensolver was called")
+
+    M = make()
+    expected = _dense_radius(M)
+    for mod, name in ((scipy.linalg, "eigvals"), (scipy.linalg, "eigvalsh"), (np.linalg, "eigvals")):
+        monkeypatch.setattr(mod, name, refuse)
+    assert abs(rd.analysis.stability.spectral_radius(M) - expected) <= 1e-10 * expected
+
