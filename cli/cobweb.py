@@ -47,6 +47,8 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     fixed      x = 0.816228   f' = 1.63246    source
     orbit      x0 = 0.5   x_30 = 0.183772
     orbit      x0 = 0.83  x_30 = inf
+    Warning: 1 orbit of 2 became non-finite (x0 = 0.83 at step 18); the later states are inf/nan
+    wrote cobweb.png
     $ rnndyn cobweb --map logistic:3.5 --compose 6 --out compositions.png
     """
     from rnndyn.analysis import orbits1d
@@ -94,9 +96,12 @@ def cobweb(map_spec, x0s, steps, compose, interval, out, dpi, as_json):
     label = "fixed" if period == 1 else f"f^{period}=x"
     if not fps:
         click.echo(f"{label:<11}none in [{lo:g}, {hi:g}]")
-    for p in fps:
+    xs = [f"{p.x:.6g}" for p in fps]
+    ds = [f"{p.derivative:.6g}" for p in fps]
+    wx, wd = max(map(len, xs), default=0), max(map(len, ds), default=0)  # the columns line up
+    for p, x_text, d_text in zip(fps, xs, ds):
         d = "f'" if period == 1 else f"(f^{p.period})'"
-        click.echo(f"{label:<11}x = {p.x:.6g}   {d} = {p.derivative:.6g}   {p.kind}"
+        click.echo(f"{label:<11}x = {x_text:<{wx}}   {d} = {d_text:<{wd}}   {p.kind}"
                    + (f"   (period {p.period})" if period > 1 else ""))
     for x, o in orbits:
         click.echo(f"orbit      x0 = {x:<6g}x_{steps} = {float(o[-1]):.6g}")

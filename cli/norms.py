@@ -19,7 +19,7 @@ from .options import (
     size_option,
     steps_option,
 )
-from .output import check_out_suffix, emit_json, write_figure
+from .output import check_out_suffix, emit_json, progress_bar, write_figure
 from .types import InitSpecType
 
 
@@ -53,6 +53,10 @@ def _final(g, i) -> str:
 def _verdict(g, i) -> str:
     t = int(g.limit_step[i])
     return g.verdicts[i] + (f" at t = {t}" if t >= 0 else "")
+
+
+#: Multiply-adds (initialisations × steps × n²) from which norms shows a progress bar.
+_PROGRESS_WORK = 5e6
 
 
 @click.command("norms")
@@ -101,8 +105,12 @@ def norms(inits, size, steps, cell, eps, gamma, activation, seed, out, dpi, as_j
     check_cell_options(click.get_current_context(), cell, takes, eps=eps, gamma=gamma, activation=activation)
     if out:
         check_out_suffix(out)
-    g = norm_growth(inits or DEFAULT_INITS, size=size, steps=steps, cell=cell, rng=seed, eps=eps, gamma=gamma,
-                    activation=activation)
+    entries = inits or DEFAULT_INITS
+    # A bar where the work can take seconds: T products of n x n matrices per initialisation.
+    big = len(entries) * steps * size * size > _PROGRESS_WORK
+    with progress_bar("norms", len(entries), enabled=None if big else False) as bar:
+        g = norm_growth(entries, size=size, steps=steps, cell=cell, rng=seed, eps=eps, gamma=gamma,
+                        activation=activation, progress=lambda spec: bar.update(1))
     if out:
         from rnndyn.plots.growth import plot_norm_growth
 

@@ -247,7 +247,7 @@ def _radius(M: np.ndarray) -> float:
 
 
 def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *, eps=0.1, gamma=0.0,
-                activation="tanh", h0=None) -> NormGrowth:
+                activation="tanh", h0=None, progress=None) -> NormGrowth:
     """How the norm of repeated products grows or decays, one curve per initialisation.
 
     Parameters
@@ -270,6 +270,8 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
         Cell parameters (nonlinear cells only).
     h0 : array_like, shape (n,), optional
         Initial state; by default N(0, 1/n) entries (‖h0‖ ≈ 1).
+    progress : callable, optional
+        Called with each initialisation's spec once its curves are computed.
 
     Returns
     -------
@@ -322,9 +324,9 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
     with warnings.catch_warnings():
         # Overflow and underflow are reported once below, per initialisation, in these terms.
         warnings.simplefilter("ignore", DivergenceWarning)
-        mat = np.array([_linear_tangent_norms(W, T) for W in Ws])
+        if progress is not None and not callable(progress):
+            raise ArgumentTypeError(f"progress: expected a callable, got {_describe(progress)}")
         radius = np.array([_radius(W) for W in Ws])
-        jac = None
         cells = None
         if cell != "linear":
             if h0 is None:
@@ -337,7 +339,15 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
             kw = {"activation": activation} if cell == "vanilla" else {"eps": eps, "gamma": gamma,
                                                                      "activation": activation}
             cells = [cls(W, **kw) for W in Ws]
-            jac = np.array([tangent(c, h, steps=T).norms for c in cells])
+        mat_rows, jac_rows = [], []
+        for i, (spec, W) in enumerate(zip(inits, Ws)):
+            mat_rows.append(_linear_tangent_norms(W, T))
+            if cells is not None:
+                jac_rows.append(tangent(cells[i], h, steps=T).norms)
+            if progress is not None:
+                progress(spec)
+        mat = np.array(mat_rows)
+        jac = None if cells is None else np.array(jac_rows)
     jradius = radius if cells is None else np.array([_radius(c.jacobian(np.zeros(n))) for c in cells])
     curves = mat if jac is None else jac
     found = [growth_verdict(row) for row in curves]
