@@ -236,12 +236,16 @@ def classify_map(mu, neutral_tol=NEUTRAL_TOL) -> str:
     >>> classify_map([0.5, 2.0]), classify_map([1.0 + 1e-9])
     ('saddle', 'neutral')
     """
-    r = np.abs(np.asarray(mu, dtype=complex)) - 1.0
-    if np.any(np.abs(r) <= neutral_tol):
+    return _kind_by_sign(np.abs(np.asarray(mu, dtype=complex)) - 1.0, neutral_tol)
+
+
+def _kind_by_sign(x, band: float) -> str:
+    """"neutral" when some x is within ±band of 0, else "sink" (all negative), "source" (all positive), "saddle"."""
+    if np.any(np.abs(x) <= band):
         return "neutral"
-    if np.all(r < 0):
+    if np.all(x < 0):
         return "sink"
-    if np.all(r > 0):
+    if np.all(x > 0):
         return "source"
     return "saddle"
 
@@ -268,14 +272,7 @@ def classify_ode(nu, neutral_tol=NEUTRAL_TOL) -> str:
     """
     v = np.asarray(nu, dtype=complex)
     band = neutral_tol * max(1.0, float(np.max(np.abs(v)))) if v.size else 0.0
-    x = v.real
-    if np.any(np.abs(x) <= band):
-        return "neutral"
-    if np.all(x < 0):
-        return "sink"
-    if np.all(x > 0):
-        return "source"
-    return "saddle"
+    return _kind_by_sign(v.real, band)
 
 
 def classify(mu, alpha=0.0, eps=1.0, nu=None, neutral_tol=NEUTRAL_TOL) -> str:

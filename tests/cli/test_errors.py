@@ -144,8 +144,8 @@ def test_divergence_warning_names_the_step(tmp_path):
     res = CliRunner().invoke(cli, ["phase", "--matrix", str(tmp_path / "big.npy"), "--cell", "vanilla",
                                    "--activation", "linear", "--steps", "20", "--out", str(tmp_path / "p.png")])
     assert res.exit_code == 0, res.output
-    lines = [ln for ln in res.stderr.splitlines() if "non-finite" in ln]
-    assert lines and lines[0].startswith("Warning: ") and "first at step 4" in lines[0], res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if "diverged" in ln]
+    assert len(lines) == 1 and lines[0].startswith("Warning: ") and "at step 4" in lines[0], res.stderr
     assert "Traceback" not in res.output
 
 

@@ -166,22 +166,11 @@ def _fro(A):
 
 @njit(cache=True, error_model="numpy")
 def _norm_of_sum_of_squares(v, q):
-    """‖v‖ given q = Σ v_i² summed plainly: sqrt(q) while q is in range, else ‖v‖ recomputed scaled by
-    max|v_i| (q overflows from ‖v‖ ~ 1e154 and underflows below ~1e-154 while ‖v‖ itself is finite)."""
+    """‖v‖ of a contiguous vector given q = Σ v_i² summed plainly: sqrt(q) while q is in range, else
+    :func:`_fro`'s scaled sum (q overflows from ‖v‖ ~ 1e154 and underflows below ~1e-154)."""
     if 1e-300 < q < 1e300:
         return math.sqrt(q)
-    amax = 0.0
-    for i in range(v.shape[0]):
-        a = abs(v[i])
-        if not a <= amax:  # also takes NaN, which then propagates
-            amax = a
-    if amax == 0.0 or not math.isfinite(amax):
-        return amax
-    s = 0.0
-    for i in range(v.shape[0]):
-        x = v[i] / amax
-        s += x * x
-    return amax * math.sqrt(s)
+    return _fro(v.reshape((1, v.shape[0])))
 
 
 @njit(cache=True)
