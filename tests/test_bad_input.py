@@ -7,8 +7,10 @@ import pytest
 
 import rnndyn as rd
 from rnndyn.analysis import growth, phase
+from rnndyn.analysis.lyapunov import kaplan_yorke
 from rnndyn.errors import ArgumentTypeError, RnndynError, ValidationError
 from rnndyn.formatting import format_eigenvalues
+from rnndyn.systems.maps import henon
 
 
 @pytest.mark.parametrize("make, names", [
@@ -35,6 +37,10 @@ def test_largest_representable_cells_still_work():
     (lambda: format_eigenvalues([[1, 2], [3]]), ValidationError, "eigs"),
     (lambda: rd.EulerRNN(np.eye(2)).replace(bogus=1), ValidationError, "bogus"),
     (lambda: rd.simulate(rd.EulerRNN(np.eye(2)), [[0, 0], [1]], steps=1), ValidationError, "h0"),
+    (lambda: rd.lyapunov_spectrum(henon(), [0.1, 0.1], steps=100, progress=5), ArgumentTypeError, "progress"),
+    (lambda: kaplan_yorke("ab"), ArgumentTypeError, "exponents"),
+    (lambda: rd.bptt(rd.VanillaRNN(np.eye(2) * 0.5), [[0.1, 0.2], [0.1, 0.2]], steps=2, loss="readout",
+                     readout=(np.eye(2), np.zeros(2)), targets=[[1, 2], [3]]), ValidationError, "targets"),
 ])
 def test_helpers_refuse_bad_arguments_by_name(call, exc, name):
     with pytest.raises(exc) as info:
@@ -165,3 +171,16 @@ def test_reference_backend_keeps_numpy_warnings_to_itself():
         warnings.simplefilter("ignore", rd.DivergenceWarning)
         rd.simulate(rd.EulerRNN([[0.0]]), [-1e200], steps=1, backend="reference")
         rd.tangent(rd.EulerRNN([[0.0]]), [-1e200], steps=1, backend="reference")
+
+
+def test_a_map_without_inputs_takes_an_empty_input():
+    np.testing.assert_array_equal(henon().step([0.1, 0.1], np.zeros(0)), henon().step([0.1, 0.1]))
+
+
+def test_stability_of_a_cell_with_entries_near_the_float_range_warns_nothing():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        rep = rd.stability(rd.VanillaRNN(np.full((2, 2), 1e308), activation="relu"))
+    assert np.isfinite(rep.spectral_radius)

@@ -168,7 +168,13 @@ def _check_readout(readout, n):
 def _check_targets(targets, k, B, batched):
     if targets is None:
         raise ValidationError("targets: required with readout (integer class indices in [0, k))")
-    t = np.asarray(targets)
+    if isinstance(targets, (str, bytes)):
+        raise ArgumentTypeError(f"targets: expected integer class indices, got {_describe(targets)}")
+    try:
+        t = np.asarray(targets)
+    except ValueError:  # ragged nested lists
+        raise ValidationError("targets: expected one class index per trajectory, got nested sequences of "
+                              "different lengths") from None
     if t.dtype == np.bool_ or not (np.issubdtype(t.dtype, np.integer)
                                    or (np.issubdtype(t.dtype, np.floating) and np.all(np.mod(t, 1) == 0))):
         raise ArgumentTypeError(f"targets: expected integer class indices, got {_describe(targets)}")

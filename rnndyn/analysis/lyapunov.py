@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnndyn._validate import as_int
+from rnndyn._validate import _describe, as_int, as_real_array
 from rnndyn.analysis.trajectories import check_memory, prepare, warn_divergence
 from rnndyn.backends import kernel_for
-from rnndyn.errors import ValidationError
+from rnndyn.errors import ArgumentTypeError, ValidationError
 
 #: Number of chunks a run is cut into when a ``progress`` callback is given
 #: (the carried state makes the result independent of the cut).
@@ -147,7 +147,7 @@ def kaplan_yorke(exponents) -> float:
     >>> round(kaplan_yorke([0.41922, -1.62319]), 4)
     1.2583
     """
-    lam = np.sort(np.asarray(exponents, dtype=np.float64))[::-1]
+    lam = np.sort(as_real_array(exponents, "exponents", ndim=(0, 1)).ravel())[::-1]
     if lam.size == 0 or not np.all(np.isfinite(lam) | (lam == -np.inf)):
         return float("nan")
     if lam[0] < 0:
@@ -323,6 +323,8 @@ def lyapunov_spectrum(cell, h0, inputs=None, steps=None, k=None, transient=0, re
     edges = None
     on_chunk = None
     if progress is not None:
+        if not callable(progress):
+            raise ArgumentTypeError(f"progress: expected a callable progress(done, total), got {_describe(progress)}")
         edges = _edges(total, PROGRESS_CHUNKS)
 
         def on_chunk(t):

@@ -265,7 +265,11 @@ class Map(System):
             u = as_real_array(u, "u", ndim=(1, 2))
             if u.shape[-1] != self.input_dim:
                 raise ValidationError(f"u: expected last dimension {self.input_dim}, got shape {u.shape}")
-            U = np.broadcast_to(u.reshape(-1, self.input_dim), (X.shape[0], self.input_dim))
+            # (not reshape(-1, d): ambiguous when d == 0)
+            U2 = u[None, :] if u.ndim == 1 else u
+            if U2.shape[0] not in (1, X.shape[0]):
+                raise ValidationError(f"u: expected {X.shape[0]} rows (one per state) or one, got shape {u.shape}")
+            U = np.broadcast_to(U2, (X.shape[0], self.input_dim))
         return X, U, x.ndim == 2
 
     def step(self, x, u=None) -> np.ndarray:
