@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnndyn._validate import _describe, as_int, as_real_array
+from rnndyn._validate import _describe, as_int
 from rnndyn.analysis.trajectories import check_memory, prepare, warn_divergence
 from rnndyn.backends import kernel_for
 from rnndyn.errors import ArgumentTypeError, ValidationError
@@ -147,7 +147,13 @@ def kaplan_yorke(exponents) -> float:
     >>> round(kaplan_yorke([0.41922, -1.62319]), 4)
     1.2583
     """
-    lam = np.sort(as_real_array(exponents, "exponents", ndim=(0, 1)).ravel())[::-1]
+    # -inf is a legitimate exponent (a singular Jacobian), so not as_real_array, which wants finite values
+    if isinstance(exponents, (str, bytes)):
+        raise ArgumentTypeError(f"exponents: expected a real array, got the string {_describe(exponents)}")
+    try:
+        lam = np.sort(np.asarray(exponents, dtype=np.float64).ravel())[::-1]
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"exponents: expected a real array, got {_describe(exponents)}") from None
     if lam.size == 0 or not np.all(np.isfinite(lam) | (lam == -np.inf)):
         return float("nan")
     if lam[0] < 0:
