@@ -184,3 +184,33 @@ def test_stability_of_a_cell_with_entries_near_the_float_range_warns_nothing():
         warnings.simplefilter("error", RuntimeWarning)
         rep = rd.stability(rd.VanillaRNN(np.full((2, 2), 1e308), activation="relu"))
     assert np.isfinite(rep.spectral_radius)
+
+
+# --------------------------------------------------------------------------- user map rules
+
+
+def test_a_rule_writing_out_of_bounds_for_some_states_is_caught_by_the_probes():
+    def rule(x, u, p, out):
+        out[0 if x[0] >= 0 else 5] = 0.5 * x[0]  # out of range for negative states only
+
+    def jac(x, u, p, out):
+        out[0, 0] = 0.5
+
+    with pytest.raises(ValidationError, match=r"^rule: failed on the test state .*out of bounds"):
+        rd.Map(rule, jac, dim=1)
+
+
+def test_a_rule_raising_while_the_kernels_run_is_named():
+    def rule(x, u, p, out):
+        if x[0] > 5:
+            raise ValueError("outside the domain")
+        out[0] = 2 * x[0]
+
+    def jac(x, u, p, out):
+        out[0, 0] = 2.0
+
+    m = rd.Map(rule, jac, dim=1)
+    for call in (lambda: rd.simulate(m, [1.0], steps=10), lambda: rd.tangent(m, [1.0], steps=10),
+                 lambda: rd.lyapunov_spectrum(m, [1.0], steps=10)):
+        with pytest.raises(ValidationError, match=r"^rule: .*raised an exception.*outside the domain"):
+            call()

@@ -59,6 +59,25 @@ def _quiet(fn):
     return run
 
 
+def _user_code_errors(fn):
+    """``fn`` with an exception raised inside a user's map rule named as such. Compiled, it surfaces as
+    numba's bare "SystemError: … returned a result with an exception set" (the rule is called through a
+    first-class function pointer); the original exception, when Python kept it, is chained."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SystemError as exc:
+            cause = exc.__cause__ or exc.__context__
+            what = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+            raise ValidationError(f"rule: the map's rule or Jacobian raised an exception while the kernels ran"
+                                  f"{what}; make it total over the states it meets (return inf or NaN to stop "
+                                  "a trajectory)") from None
+
+    return run
+
+
 class Backend(abc.ABC):
     """Where a computation runs: the interface :func:`rnndyn.backends.register_backend` expects.
 
@@ -117,8 +136,8 @@ class KernelBackend(Backend):
         """The kernel function that runs ``algorithm`` for ``family`` (a supported pair)."""
         fn = getattr(self.kernels, KERNELS[algorithm, family])
         if isinstance(fn, types.FunctionType):  # a NumPy twin, not a compiled kernel
-            return _quiet(fn)
-        return fn
+            fn = _quiet(fn)
+        return _user_code_errors(fn) if family == "map" else fn
 
     def simulate(self, family, args, h0, inputs, stride, dtype=np.float64):
         """Run ``simulate``; returns (out, final, diverged_at).

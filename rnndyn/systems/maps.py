@@ -92,8 +92,23 @@ def _compile(f, kind, name):
         raise ValidationError(f"{name}: numba could not compile it with the map signature ({first})") from None
 
 
+def _probe_states(dim: int) -> list:
+    """The states a pure-Python rule and Jacobian are tried on before compilation: a few fixed ones and
+    one seeded random one, small and large, of both signs, so that an out-of-range index only some
+    states reach surfaces as a Python IndexError instead of a write outside ``out`` later."""
+    g = np.random.default_rng(0)
+    return [np.full(dim, 0.1), np.full(dim, -0.7), np.zeros(dim), np.linspace(-3.0, 3.0, dim),
+            g.standard_normal(dim)]
+
+
 def _probe(f, kind, name, dim, d, p):
-    """Run the pure-Python function once so shape mistakes surface as errors, not memory corruption."""
+    """Run the pure-Python function on a few states so that shape and index mistakes surface as errors.
+
+    What cannot be checked: states the probes do not visit (a rule indexing ``out`` by a computed
+    value), and compiled behaviour that differs from Python's (numba does not bounds-check: an index
+    error there writes outside the array). A rule that raises while the kernels run is reported by
+    the driver as a ValidationError naming the rule.
+    """
     if not callable(f):
         raise ArgumentTypeError(f"{name}: expected a function, got {type(f).__name__}")
     nargs = _arity(f, name)
@@ -102,22 +117,25 @@ def _probe(f, kind, name, dim, d, p):
             f"{name}: expected a function of 1 argument (x) -> array, or of 4 (x, u, p, out) "
             f"writing into out; got {nargs} arguments"
         )
-    x = np.full(dim, 0.1)
     u = np.zeros(d)
-    out = np.zeros(dim) if kind == "rule" else np.zeros((dim, dim))
+    shape = (dim,) if kind == "rule" else (dim, dim)
     pf = _py_func(f)
-    try:
-        if nargs == 4:
-            pf(x, u, p, out)
-            return
-        y = np.asarray(pf(x))
-    except (IndexError, ValueError) as exc:
-        raise ValidationError(f"{name}: failed on a test state of size {dim}: {exc}") from None
-    except Exception:  # noqa: BLE001 - a domain error at the probe point is the user's business
-        return
-    if y.shape != out.shape:
-        raise ValidationError(f"{name}: expected it to return shape {out.shape} for a state of size {dim}, "
-                              f"got shape {y.shape}")
+    for x in _probe_states(dim):
+        out = np.zeros(shape)
+        try:
+            with np.errstate(all="ignore"):
+                if nargs == 4:
+                    pf(x.copy(), u, np.array(p), out)
+                    continue
+                y = np.asarray(pf(x.copy()))
+        except (IndexError, ValueError) as exc:
+            raise ValidationError(f"{name}: failed on the test state x = {np.round(x, 3).tolist()} of size "
+                                  f"{dim}: {exc}") from None
+        except Exception:  # noqa: BLE001 - a domain error at a probe point is the user's business
+            continue
+        if y.shape != out.shape:
+            raise ValidationError(f"{name}: expected it to return shape {out.shape} for a state of size {dim}, "
+                                  f"got shape {y.shape}")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
