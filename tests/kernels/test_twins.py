@@ -84,3 +84,17 @@ def test_tangent_norms_are_scaled_not_squared(backend, scale):
         want = scale * (math.sqrt(1.25) if norm == "fro" else 1.0)
         assert t.norms[-1] == pytest.approx(want, rel=1e-14)
         np.testing.assert_allclose(t.vector_norms[-1], [scale, scale / 2], rtol=1e-14)
+
+
+@pytest.mark.parametrize("scale", [1e-309, 1e-200, 1.0, 1e200, 1e300])
+def test_scaled_norms_hold_across_the_float_range(scale):
+    """Subnormal entries included: the scaling multiplies by powers of two (a division by a subnormal
+    maximum may be compiled as a multiplication by its reciprocal, which overflows)."""
+    from rnndyn.kernels.cpu.common import _fro, _spectral_norm
+
+    B = np.random.default_rng(0).standard_normal((16, 16))
+    A = B * scale
+    want_f, want_2 = np.linalg.norm(B) * scale, np.linalg.norm(B, 2) * scale
+    tol = 1e-12 if scale > 1e-300 else 1e-6  # subnormals keep fewer digits
+    assert _fro(A) == pytest.approx(want_f, rel=tol)
+    assert _spectral_norm(A, np.empty((16, 16)), np.empty((16, 16))) == pytest.approx(want_2, rel=tol)

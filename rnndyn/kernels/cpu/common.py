@@ -144,10 +144,22 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b):
             yn[k] = alpha * y[k] + eps * phi(act, a1)
 
 
+@njit(cache=True)
+def _pow2_scale(x):
+    """(e, s1, s2) with 2^(e-1) ≤ x < 2^e and s1·s2 = 2^-e, each factor representable even for a
+    subnormal x: multiplying by s1 then s2 scales exactly, where x/m may become x·(1/m) under fast-math."""
+    e = math.frexp(x)[1]
+    return e, math.ldexp(1.0, -(e // 2)), math.ldexp(1.0, -(e - e // 2))
+
+
 @njit(cache=True, error_model="numpy")
 def _fro(A):
-    """‖A‖_F scaled by max|a_ij| first, so that it overflows only when the result does
-    (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range)."""
+    """‖A‖_F scaled by a power of two near max|a_ij| first, so that it overflows only when the result does
+    (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range).
+
+    The scaling multiplies by exact powers of two (two factors, each representable even when max|a_ij| is
+    subnormal) instead of dividing by max|a_ij|: a caller compiled with fast-math may turn x / m into
+    x · (1/m), and 1/m overflows for a subnormal m."""
     amax = 0.0
     for i in range(A.shape[0]):
         for j in range(A.shape[1]):
@@ -156,12 +168,13 @@ def _fro(A):
                 amax = v
     if amax == 0.0 or not math.isfinite(amax):
         return amax
+    e, s1, s2 = _pow2_scale(amax)
     s = 0.0
     for i in range(A.shape[0]):
         for j in range(A.shape[1]):
-            v = A[i, j] / amax
+            v = (A[i, j] * s1) * s2
             s += v * v
-    return amax * math.sqrt(s)
+    return math.ldexp(math.sqrt(s), e)
 
 
 @njit(cache=True, error_model="numpy")
@@ -175,14 +188,16 @@ def _norm_of_sum_of_squares(v, q):
 
 @njit(cache=True)
 def _spectral_norm(A, At, S):
-    """‖A‖₂ as ‖A‖_F · sqrt(λ_max(BᵀB)) with B = A/‖A‖_F (scaled so BᵀB cannot overflow)."""
+    """‖A‖₂ as 2^e · sqrt(λ_max(BᵀB)) with B = A · 2^-e, 2^e ≈ ‖A‖_F (scaled so BᵀB cannot overflow)."""
     fro = _fro(A)
     if fro == 0.0 or not math.isfinite(fro):
         return fro
     n, k = A.shape
+    # B = A · 2^-e with 2^e ≈ ‖A‖_F, by exact powers of two (see _fro: no reciprocal of a subnormal)
+    e, s1, s2 = _pow2_scale(fro)
     for i in range(n):
         for j in range(k):
-            At[j, i] = A[i, j] / fro
+            At[j, i] = (A[i, j] * s1) * s2
     for i in range(k):
         for j in range(k):
             s = 0.0
@@ -190,7 +205,7 @@ def _spectral_norm(A, At, S):
                 s += At[i, r] * At[j, r]
             S[i, j] = s
     ev = np.linalg.eigvalsh(S)
-    return fro * math.sqrt(max(ev[k - 1], 0.0))
+    return math.ldexp(math.sqrt(max(ev[k - 1], 0.0)), e)
 
 
 @njit(cache=True)
