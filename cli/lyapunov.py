@@ -9,7 +9,7 @@ import click
 from rnndyn.systems.build import CELL_KINDS, SYSTEM_KINDS, cell_parameters, random_problem
 
 from .errors import fail, options_named
-from .model import resolve_cell
+from .model import refuse_unused_cell_options, resolve_cell
 from .options import (
     MODEL_HELP,
     activation_option,
@@ -151,6 +151,8 @@ def lyapunov(ctx, cell, matrix, layer, size, init, eps, gamma, activation, noise
         if layer is not None:
             fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
         cell = cell or DEFAULT_KIND
+        if cell in CELL_KINDS:
+            refuse_unused_cell_options(click.get_current_context(), cell)
         matrix = None if matrix is None else matrix.array
         activation = activation or "tanh"
     problem = build_problem(cell, matrix, size, init, eps, gamma, activation, noise, h0=h0, seed=seed,

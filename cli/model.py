@@ -22,7 +22,7 @@ from click.core import ParameterSource
 import rnndyn as rd
 from rnndyn.systems.build import CELL_KINDS, build_cell, cell_parameters
 
-from .errors import fail, options_named
+from .errors import check_cell_options, fail, options_named
 from .types import LabeledMatrix
 
 __all__ = ["ResolvedCell", "option_given", "refuse_unused_cell_options", "resolve_cell"]
@@ -37,19 +37,21 @@ _WHAT = {"eps": "step size ε", "gamma": "diffusion γ"}
 
 
 def refuse_unused_cell_options(ctx, cell: str, extra: dict | None = None) -> None:
-    """Stop with one line when an option the cell kind does not take (--eps, --gamma on a vanilla cell) was given.
-
-    ``extra`` maps further option names to whether they were given, for options that need ε and γ.
+    """Apply the command line's one rule for cell options (:func:`~.errors.check_cell_options`): --eps and
+    --gamma are validated whatever the cell, and given to a cell that ignores them (a vanilla cell) they
+    print one notice; options that only make sense with ε and γ (``extra``: option name -> given) stop
+    the command with one line when the cell has none.
     """
     takes = cell_parameters(cell)
-    given = {name: option_given(ctx, name) for name in _WHAT if name not in takes}
-    if not takes:
-        given.update(extra or {})
+    values = {name: ctx.params[name] for name in _WHAT if ctx.params.get(name) is not None}
+    check_cell_options(ctx, cell, takes, **values)
+    if takes:
+        return
     with_them = ", ".join(k for k in CELL_KINDS if cell_parameters(k)) or "none"
-    for name, was_given in given.items():
+    for name, was_given in (extra or {}).items():
         if was_given:
-            what = _WHAT.get(name, "step size ε nor diffusion γ")
-            fail(f"--{name}: a {cell} cell has no {what}; use --cell {with_them.replace(', ', ' or ')}")
+            fail(f"--{name}: a {cell} cell has no step size ε nor diffusion γ; "
+                 f"use --cell {with_them.replace(', ', ' or ')}")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ def cell_option(default="euler", kinds=CELL_KINDS, help=None, from_weights: bool
     return _opt("--cell", type=click.Choice(kinds), default=default, help=text)
 
 
+# --eps and --gamma follow one rule in every command (cli.errors.check_cell_options): validated for their
+# range whatever the cell, and a one-line notice when given to a cell that ignores them.
 def eps_option(default=0.1, show_default=True, help="Step size ε > 0 (euler and antisymmetric cells)."):
     return click.option("--eps", type=float, default=default, show_default=show_default, help=help)
 

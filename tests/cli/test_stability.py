@@ -102,8 +102,7 @@ def test_cells_state_and_files(runner, tmp_path):
 
 @pytest.mark.parametrize("args, match", [
     (["--matrix", "nope"], "nope"),
-    (["--matrix", "W0", "--cell", "vanilla", "--gamma", "0.1"], "--gamma: a vanilla cell"),
-    (["--matrix", "W0", "--cell", "vanilla", "--eps", "0.1"], "--eps: a vanilla cell"),
+    (["--matrix", "W0", "--cell", "vanilla", "--eps", "-1"], "--eps: expected a number > 0"),
     (["--matrix", "W0", "--eps", "-1"], "eps: expected a number > 0"),
     (["--matrix", "W0", "--gamma", "-1"], "gamma: expected a number >= 0"),
     (["--matrix", "W0", "--state", "1,2,3"], "h: expected shape (2,)"),
