@@ -7,7 +7,7 @@ import math
 import click
 
 from .errors import fail
-from .model import model_line, option_given, refuse_unused_cell_options, resolve_cell
+from .model import check_unused_cell_options, model_line, option_given, resolve_cell
 from .options import (
     MODEL_HELP,
     activation_option,
@@ -130,7 +130,7 @@ def gradients(ctx, matrix, layer, cell, inits, size, steps, eps, gamma, activati
         if layer is not None:
             fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
         cell = cell or "vanilla"
-        refuse_unused_cell_options(click.get_current_context(), cell)
+        check_unused_cell_options(click.get_current_context(), cell)
         entries = list(inits) if inits else list(default_inits(size))
         kw = {"size": size, "steps": steps, "eps": eps, "gamma": gamma, "activation": activation or "tanh",
               "input_scale": input_scale, "h0": np.full(size, h0_value), "rng": seed}

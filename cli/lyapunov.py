@@ -9,7 +9,7 @@ import click
 from rnndyn.systems.build import CELL_KINDS, SYSTEM_KINDS, cell_parameters, random_problem
 
 from .errors import fail, options_named
-from .model import refuse_unused_cell_options, resolve_cell
+from .model import check_unused_cell_options, resolve_cell
 from .options import (
     MODEL_HELP,
     activation_option,
@@ -152,7 +152,7 @@ def lyapunov(ctx, cell, matrix, layer, size, init, eps, gamma, activation, noise
             fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
         cell = cell or DEFAULT_KIND
         if cell in CELL_KINDS:
-            refuse_unused_cell_options(click.get_current_context(), cell)
+            check_unused_cell_options(click.get_current_context(), cell)
         matrix = None if matrix is None else matrix.array
         activation = activation or "tanh"
     problem = build_problem(cell, matrix, size, init, eps, gamma, activation, noise, h0=h0, seed=seed,

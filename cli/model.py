@@ -25,7 +25,7 @@ from rnndyn.systems.build import CELL_KINDS, build_cell, cell_parameters
 from .errors import check_cell_options, fail, options_named
 from .types import LabeledMatrix
 
-__all__ = ["ResolvedCell", "option_given", "refuse_unused_cell_options", "resolve_cell"]
+__all__ = ["ResolvedCell", "option_given", "check_unused_cell_options", "resolve_cell"]
 
 
 def option_given(ctx, name: str) -> bool:
@@ -36,7 +36,7 @@ def option_given(ctx, name: str) -> bool:
 _WHAT = {"eps": "step size ε", "gamma": "diffusion γ"}
 
 
-def refuse_unused_cell_options(ctx, cell: str, extra: dict | None = None) -> None:
+def check_unused_cell_options(ctx, cell: str, extra: dict | None = None) -> None:
     """Apply the command line's one rule for cell options (:func:`~.errors.check_cell_options`): --eps and
     --gamma are validated whatever the cell, and given to a cell that ignores them (a vanilla cell) they
     print one notice; options that only make sense with ε and γ (``extra``: option name -> given) stop
@@ -135,7 +135,7 @@ def resolve_cell(matrix, cell, activation, layer, eps, gamma, *, default_cell="e
         kind = cell or default_cell
         act = activation or default_activation
         if ctx is not None:
-            refuse_unused_cell_options(ctx, kind, extra)
+            check_unused_cell_options(ctx, kind, extra)
         W = matrix.array if isinstance(matrix, LabeledMatrix) else matrix
         return ResolvedCell(build_cell(kind, W, eps=eps, gamma=gamma, activation=act), kind, act, label)
 
@@ -158,7 +158,7 @@ def resolve_cell(matrix, cell, activation, layer, eps, gamma, *, default_cell="e
             notices.append(f"notice: {info.name} does not record its nonlinearity; assuming {act} "
                            f"(pass --activation relu for {info.nonlinearity_hint})")
     if ctx is not None:
-        refuse_unused_cell_options(ctx, kind, extra)
+        check_unused_cell_options(ctx, kind, extra)
     stepped = bool(cell_parameters(kind))
     with options_named(kind="--cell", eps="--eps", gamma="--gamma", activation="--activation", layer="--layer"):
         c = rd.load_cell(matrix.source, kind=kind, eps=eps if stepped else None, gamma=gamma if stepped else None,

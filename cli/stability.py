@@ -9,7 +9,7 @@ import click
 import rnndyn as rd
 from rnndyn.analysis.stability import format_eigenvalues
 
-from .model import model_line, option_given, origin_is_fixed, refuse_unused_cell_options, resolve_cell
+from .model import check_unused_cell_options, model_line, option_given, origin_is_fixed, resolve_cell
 from .options import (
     activation_option,
     cell_option,
@@ -22,7 +22,7 @@ from .options import (
 from .output import emit_json
 from .types import POINT
 
-__all__ = ["format_report", "option_given", "refuse_unused_cell_options", "stability"]
+__all__ = ["format_report", "option_given", "check_unused_cell_options", "stability"]
 
 
 _M_NAME = {"EulerRNN": "W − γI", "AntisymmetricRNN": "W − Wᵀ − γI", "VanillaRNN": "W", "matrix": "M"}

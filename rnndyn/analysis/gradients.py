@@ -429,13 +429,9 @@ def _check_grads(grads, fields):
 
 
 def _norm(g) -> float:
-    """Frobenius norm scaled by max|g| first: a finite gradient of 1e160 has a finite norm (its plain
-    sum of squares overflows, and clipping by it would zero exactly the gradients that exploded)."""
-    a = np.abs(np.asarray(g, dtype=float))
-    amax = float(a.max()) if a.size else 0.0
-    if amax == 0.0 or not math.isfinite(amax):
-        return amax
-    return amax * float(np.sqrt(np.sum(np.square(a / amax))))
+    # scaled: a finite gradient of 1e160 has a finite norm (its plain sum of squares overflows, and
+    # clipping by that would zero exactly the gradients that exploded)
+    return float(scaled_norm(g))
 
 
 def _scaled(g, s):

@@ -39,6 +39,7 @@ import numpy as np
 
 from rnndyn import matrices
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, choice
+from rnndyn.analysis.stability import spectral_radius
 from rnndyn.analysis.trajectories import check_memory, simulate, tangent
 from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.systems.cells import AntisymmetricRNN, EulerRNN, VanillaRNN
@@ -242,10 +243,6 @@ def _linear_tangent_norms(W: np.ndarray, steps: int) -> np.ndarray:
     return tangent(VanillaRNN(W, activation="linear"), np.zeros(W.shape[0]), steps=steps).norms
 
 
-def _radius(M: np.ndarray) -> float:
-    return float(np.max(np.abs(np.linalg.eigvals(M))))
-
-
 def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *, eps=0.1, gamma=0.0,
                 activation="tanh", h0=None, progress=None) -> NormGrowth:
     """How the norm of repeated products grows or decays, one curve per initialisation.
@@ -326,7 +323,7 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
         warnings.simplefilter("ignore", DivergenceWarning)
         if progress is not None and not callable(progress):
             raise ArgumentTypeError(f"progress: expected a callable, got {_describe(progress)}")
-        radius = np.array([_radius(W) for W in Ws])
+        radius = np.array([spectral_radius(W) for W in Ws])
         cells = None
         if cell != "linear":
             if h0 is None:
@@ -348,7 +345,7 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
                 progress(spec)
         mat = np.array(mat_rows)
         jac = None if cells is None else np.array(jac_rows)
-    jradius = radius if cells is None else np.array([_radius(c.jacobian(np.zeros(n))) for c in cells])
+    jradius = radius if cells is None else np.array([spectral_radius(c.jacobian(np.zeros(n))) for c in cells])
     curves = mat if jac is None else jac
     found = [growth_verdict(row) for row in curves]
     rate = np.array([f[0] for f in found])

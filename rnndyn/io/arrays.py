@@ -40,8 +40,8 @@ def _split_key(spec: str, suffixes=(".npz",) + TORCH_SUFFIXES):
     return spec, None
 
 
-def _check_npy_header(fp, available: int, where: str) -> None:
-    """Refuse object dtypes, truncation and oversized arrays from the header alone."""
+def _npy_header(fp, where: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) from a .npy header, the file positioned at its start."""
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
         shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
@@ -51,6 +51,12 @@ def _check_npy_header(fp, available: int, where: str) -> None:
         shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
     else:
         raise LoadError(f"{where}: unknown .npy format version {version[0]}.{version[1]}")
+    return shape, dtype
+
+
+def _check_npy_header(fp, available: int, where: str) -> None:
+    """Refuse object dtypes, truncation and oversized arrays from the header alone."""
+    shape, dtype = _npy_header(fp, where)
     if dtype.hasobject:
         raise LoadError(f"{where}: holds Python objects (dtype {dtype}); rnndyn reads numeric data only "
                         "and never unpickles (allow_pickle=False)")
@@ -152,9 +158,7 @@ def check_npz_total(zf: zipfile.ZipFile, p: Path, where: str) -> None:
             if fp.read(6) != b"\x93NUMPY":
                 continue  # reported by the reader of that member
         with zf.open(info) as fp:
-            version = np.lib.format.read_magic(fp)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, dtype = read(fp)
+            shape, dtype = _npy_header(fp, f"{where} ({p.name}:{info.filename})")
         total += math.prod(shape) * dtype.itemsize
     check_memory(total, f"reading {where} ({len(zf.infolist())} arrays in {p.name})", "is this the right file?")
 
