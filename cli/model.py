@@ -160,7 +160,8 @@ def resolve_cell(matrix, cell, activation, layer, eps, gamma, *, default_cell="e
     if ctx is not None:
         check_unused_cell_options(ctx, kind, extra)
     stepped = bool(cell_parameters(kind))
-    with options_named(kind="--cell", eps="--eps", gamma="--gamma", activation="--activation", layer="--layer"):
+    with options_named(kind="--cell", eps="--eps", gamma="--gamma", activation="--activation", layer="--layer",
+                       source="--matrix"):
         c = rd.load_cell(matrix.source, kind=kind, eps=eps if stepped else None, gamma=gamma if stepped else None,
                          activation=act, layer=layer)
     model = {"file": info.name, "layer": layer, "layers": len(info.layers), "convention": info.convention,

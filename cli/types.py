@@ -8,6 +8,7 @@ and the library accept the same things and refuse them with the same words.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -82,7 +83,8 @@ class MatrixType(click.ParamType):
             weights = _trained_weights(value)
             arr = rd.load_recurrent_matrix(value)
         except RnndynError as exc:
-            self.fail(str(exc), param, ctx)
+            # the library names its argument ("spec: ..."); the option's name is already in click's message
+            self.fail(re.sub(r"^(spec|source): ", "", str(exc)), param, ctx)
         if not self.labeled:
             return arr
         return LabeledMatrix(matrix_label(value), arr, weights, value if weights is not None else None)

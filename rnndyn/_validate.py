@@ -31,8 +31,9 @@ def _describe(x) -> str:
         return f"an array of shape {x.shape} and dtype {x.dtype}"
     try:
         r = repr(x)
-    except Exception:  # a broken __repr__ must not hide the real error
+    except Exception:  # a broken __repr__ (or one too deeply nested) must not hide the real error
         r = f"<{type(x).__name__}>"
+    r = " ".join(r.split())  # one line, whatever the repr
     return r if len(r) <= 80 else r[:77] + "..."
 
 
@@ -54,7 +55,7 @@ def _unreadable(name: str, exc: Exception) -> ValidationError:
     return ValidationError(f"{name}: could not be read as an array ({type(exc).__name__}: {msg[:160]})")
 
 
-def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False):
+def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False, allow_nonfinite=False):
     """``x`` as a finite real float array with one of the allowed ``ndim``.
 
     Parameters
@@ -68,6 +69,8 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
         Floating dtype of the result.
     allow_none : bool
         Return None for None instead of raising.
+    allow_nonfinite : bool
+        Keep inf and NaN (data that records an overflow, such as a series of norms).
     """
     if x is None:
         if allow_none:
@@ -97,7 +100,7 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
             raise ValidationError(f"{name}: expected a {want} array, got shape {arr.shape}")
     with np.errstate(over="ignore", invalid="ignore"):  # long double -> float64 overflow is caught below
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.size and not np.all(np.isfinite(arr)):
+    if arr.size and not allow_nonfinite and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValidationError(
             f"{name}: expected finite values, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}"

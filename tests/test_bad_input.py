@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,63 @@ def test_a_rule_raising_while_the_kernels_run_is_named():
                  lambda: rd.lyapunov_spectrum(m, [1.0], steps=10)):
         with pytest.raises(ValidationError, match=r"^rule: .*raised an exception.*outside the domain"):
             call()
+
+
+# --------------------------------------------------------------------------- values at the edge of float64
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rd.AntisymmetricRNN([[-1.0, 2.6e73], [1e-300, -3e16]], eps=9.7e299, gamma=2.0, activation="linear"),
+    lambda: rd.EulerRNN(np.eye(2) * 1e308, eps=2.0),
+    lambda: rd.AntisymmetricRNN([[0.0, 1e200], [0.0, 0.0]], eps=1e120, gated=True),
+])
+def test_a_cell_whose_one_step_jacobian_overflows_is_refused_by_name(make):
+    with pytest.raises(ValidationError, match=r"^eps, W(, gamma)?: the one-step Jacobian .* overflows"):
+        make()
+
+
+def test_a_cell_whose_jacobian_is_representable_is_kept():
+    cell = rd.EulerRNN(np.eye(2) * 1e308, eps=1.0)  # ε·max|M| = 1e308: every Jacobian entry is finite
+    assert np.isfinite(cell.jacobian(np.zeros(2))).all()
+
+
+def test_stability_of_a_matrix_whose_euler_step_overflows_names_eps():
+    with pytest.raises(ValidationError, match=r"^eps, cell_or_matrix: I \+ ε·M overflows"):
+        rd.stability(np.eye(2) * 5e16, eps=3.7e299)
+
+
+def test_critical_gamma_of_a_subnormal_step_is_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rd.analysis.stability.critical_gamma(rd.EulerRNN(np.zeros((2, 2)), eps=5e-324)) == 0.0
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_a_loss_that_overflows_on_finite_states_is_reported(backend):
+    cell = rd.VanillaRNN(np.eye(2), activation="linear")
+    with pytest.warns(rd.DivergenceWarning, match="the loss overflowed although the states stayed finite"):
+        g = rd.bptt(cell, [1e200, 1e200], steps=3, loss="sum", backend=backend)
+    assert g.diverged_at == -1 and np.isfinite(g.final).all() and not np.isfinite(g.loss)
+
+
+def test_gradient_sums_that_overflow_are_reported():
+    # every ∂L/∂h_t and the loss are finite; the sum over the batch of the weight gradients is not
+    cell = rd.VanillaRNN(np.eye(2), activation="linear")
+    h0 = np.array([[1e154, 0.0]] * 3)  # each loss 5e307, the summed dW[0, 0] 3e308
+    with pytest.warns(rd.DivergenceWarning, match=r"^dW(, dgamma)? overflowed when summed"):
+        g = rd.bptt(cell, h0, steps=1, loss="last", backend="reference")
+    assert np.isfinite(g.losses).all() and not np.isfinite(g.dW).all()
+
+
+def test_a_swept_parameter_of_the_tanh_cliff_is_none_not_nan():
+    cliff = rd.analysis.growth.tanh_cliff(np.array([0.0, 1.0]), param="b", steps=(1, 3))
+    assert cliff.b is None and cliff.w == 3.0
+    cliff = rd.analysis.growth.tanh_cliff(np.array([0.0, 1.0]), param="w", steps=(1, 3))
+    assert cliff.w is None and cliff.b == 0.0
+
+
+def test_load_matrix_errors_name_its_argument(tmp_path):
+    (tmp_path / "m.npy").write_bytes(b"")
+    for spec in ("no_such_matrix", str(tmp_path / "absent.npy"), np.ones((2, 3))):
+        with pytest.raises(rd.RnndynError, match=r"^spec: "):
+            rd.load_matrix(spec)

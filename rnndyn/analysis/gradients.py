@@ -201,6 +201,12 @@ def _kind(cell) -> str:
     raise ArgumentTypeError(f"cell: expected a VanillaRNN, EulerRNN or AntisymmetricRNN, got {type(cell).__name__}")
 
 
+def _trace_quietly(A: np.ndarray) -> float:
+    """tr A as a float; an overflowing sum is inf, which the divergence report above has already explained."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.trace(A))
+
+
 def _stored_bytes(B, T, n, d, gated):
     # states, activations (later g^a) and inputs; gate values (later g^z) and g when gated
     return 8.0 * B * (T + 1) * (n * (2 + 2 * gated) + d)
@@ -345,24 +351,31 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     else:
         U, c, tg = np.zeros((0, n)), np.zeros(0), np.zeros(B, np.int64)
     d = X.shape[2]
+    norms_bytes = 8.0 * B * (T + 1)  # delta_norms, returned whatever the checkpointing
     if checkpoint is None:
-        if _stored_bytes(B, T, n, d, p.gated) > config.MEMORY_LIMIT_BYTES and T > 1:
+        if _stored_bytes(B, T, n, d, p.gated) + norms_bytes > config.MEMORY_LIMIT_BYTES and T > 1:
             checkpoint = max(1, math.isqrt(T - 1) + 1)
     else:
         checkpoint = as_int(checkpoint, "checkpoint", minimum=1)
         if checkpoint >= T:
             checkpoint = None
     if checkpoint is None:
-        check_memory(_stored_bytes(B, T, n, d, p.gated), f"backprop through {T} steps of {B} trajectories",
+        check_memory(_stored_bytes(B, T, n, d, p.gated) + norms_bytes,
+                     f"backprop through {T} steps of {B} trajectories",
                      "pass checkpoint=k to keep only every k-th state, or split the batch")
     else:
         kk = checkpoint
-        check_memory(8.0 * B * n * (T // kk + 1) + _stored_bytes(B, kk, n, d, p.gated),
+        check_memory(8.0 * B * n * (T // kk + 1) + _stored_bytes(B, kk, n, d, p.gated) + norms_bytes,
                      f"backprop through {T} steps of {B} trajectories with checkpoint={kk}",
                      "split the batch")
     out = run(p, H0, X, _LOSSES[loss_name], upstream, U, c, tg, 0 if checkpoint is None else checkpoint)
     dM, dV, db, dVz, dbz, dU, dc, deps, dh0, dnorms, losses, final, div = out
     warn_divergence(div)
+    if kind == "antisymmetric":
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below with the others
+            dW = dM - dM.T
+    else:
+        dW = dM
     # A trajectory can stay finite forward and still overflow backward (exploding gradients): said per
     # trajectory, whatever the others did.
     back = np.flatnonzero((div < 0) & ~np.isfinite(dnorms).all(axis=1))
@@ -373,11 +386,28 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         warnings.warn(f"the gradients overflowed (exploding gradients) although the forward pass stayed finite: "
                       f"∂L/∂h_t is not finite for {which}{more} (backwards in time); the summed weight "
                       "gradients are then not finite either", DivergenceWarning, stacklevel=2)
+    # States near the float64 limit can leave the forward pass finite and still overflow the loss, or the sums of
+    # finite per-step terms over time and the batch: said too, never a silent inf.
+    lost = np.flatnonzero((div < 0) & ~np.isfinite(np.atleast_1d(losses)))
+    if lost.size:
+        which = ", ".join(str(i) for i in lost[:3]) + (f" and {lost.size - 3} more" if lost.size > 3 else "")
+        warnings.warn(f"the loss overflowed although the states stayed finite (trajectory {which}): the states are "
+                      "near the float64 limit, and the gradients are not finite either", DivergenceWarning,
+                      stacklevel=2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(losses))
+    if not lost.size and not back.size and not (div >= 0).any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            trace = np.trace(dM)
+        sums = {"loss": total, "dW": dW, "dV": dV, "db": db, "dVz": dVz, "dbz": dbz, "dU": dU, "dc": dc}
+        if kind != "vanilla":
+            sums.update(deps=deps, dgamma=trace)
+        bad = [name for name, v in sums.items() if not np.all(np.isfinite(v))]
+        if bad:
+            warnings.warn(f"{', '.join(bad)} overflowed when summed over time and the batch, although every "
+                          "∂L/∂h_t is finite: the weights or states are near the float64 limit", DivergenceWarning,
+                          stacklevel=2)
 
-    if kind == "antisymmetric":
-        dW = dM - dM.T
-    else:
-        dW = dM
     if inputs is None:  # the input term was dropped: the input weights get no gradient
         dV = np.zeros(cell.V.shape)
         dVz = np.zeros(cell.Vz.shape) if p.gated else dVz
@@ -387,12 +417,12 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         return x if batched else x[0]
 
     return Gradients(
-        loss=float(np.sum(losses)),
+        loss=total,
         dW=dW,
         dV=dV,
         db=db,
         dh0=ub(dh0),
-        dgamma=None if kind == "vanilla" else float(-np.trace(dM)),
+        dgamma=None if kind == "vanilla" else _trace_quietly(-dM),
         deps=None if kind == "vanilla" else float(deps),
         dVz=dVz if gated else None,
         dbz=dbz if gated else None,

@@ -220,7 +220,9 @@ def growth_verdict(norms, band=KEEP_BAND) -> tuple[float, str, int]:
     >>> growth_verdict([1.0, 2.0, 4.0, np.inf])
     (2.0, 'overflowed', 3)
     """
-    a = np.asarray(norms, dtype=float)
+    a = as_real_array(norms, "norms", ndim=1, allow_nonfinite=True)
+    if np.any(a < 0):
+        raise ValidationError(f"norms: expected non-negative norms, found {a[np.argmax(a < 0)]:g}")
     T = a.size - 1
     if T <= 0:
         return float("nan"), "n/a", -1
@@ -558,6 +560,11 @@ def matrix_product(mats) -> ProductGrowth:
         for k in range(1, A.shape[0]):
             P = P @ A[k]
             norms[k] = np.linalg.norm(P, 2) if np.all(np.isfinite(P)) else np.inf
+    over = np.flatnonzero(~np.isfinite(norms))
+    if over.size:
+        warnings.warn(f"the product overflowed at factor {over[0] + 1} of {A.shape[0]}: its norm exceeds the "
+                      "float64 range from there on (inf, or NaN entries where inf meets 0)", DivergenceWarning,
+                      stacklevel=2)
     return ProductGrowth(norms, P, float(np.max(np.abs(P))))
 
 
@@ -688,8 +695,10 @@ class Cliff:
         h_T for each horizon and parameter value.
     loss : ndarray, (S, P)
         ½ (h_T − target)².
-    w, b, h0, target : float
-        The fixed values (the swept one is nan).
+    w, b : float or None
+        The fixed weight and bias; the swept one is None (it takes every value of ``values``).
+    h0, target : float
+        The initial state and the loss's target.
     """
 
     param: str
@@ -697,8 +706,8 @@ class Cliff:
     steps: np.ndarray
     final: np.ndarray
     loss: np.ndarray
-    w: float
-    b: float
+    w: float | None
+    b: float | None
     h0: float
     target: float
 
@@ -767,14 +776,14 @@ def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, ta
         inputs = np.broadcast_to(v[:, None, None], (P, T, 1))
         states = simulate(cell, np.full((P, 1), h0), inputs)
         final = states.states[:, Ts, 0].T
-        w_out, b_out = w, math.nan
+        w_out, b_out = w, None
     else:
         if P > 4096:
             raise ValidationError(f"values: at most 4096 values for param='w' (a P x P matrix), got {P}")
         cell = VanillaRNN(np.diag(v), b=np.full(P, b), activation="tanh")
         states = simulate(cell, np.full(P, h0), steps=T)
         final = states.states[Ts, :]
-        w_out, b_out = math.nan, b
+        w_out, b_out = None, b
     final = np.ascontiguousarray(final)
     loss = 0.5 * (final - target) ** 2
     return Cliff(param, v, Ts, final, loss, w_out, b_out, h0, target)

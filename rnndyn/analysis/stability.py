@@ -33,6 +33,7 @@ import numpy as np
 import scipy.linalg
 
 from rnndyn._validate import _describe, as_complex_array, as_float, as_real_array
+from rnndyn.backends.blas import factorisation_threads
 from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.formatting import format_eigenvalues
 from rnndyn.kernels.numpy import cell as _ref
@@ -70,6 +71,11 @@ def _sorted(lam: np.ndarray) -> np.ndarray:
 
 def _eigvals(M: np.ndarray) -> np.ndarray:
     """Eigenvalues of a validated square matrix, exploiting exact structure."""
+    with factorisation_threads():  # a busy machine's cores make a threaded eigensolver many times slower
+        return _eigvals_lapack(M)
+
+
+def _eigvals_lapack(M: np.ndarray) -> np.ndarray:
     n = M.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):  # entries near 1e308: then simply not antisymmetric
         S = M + M.T
@@ -249,7 +255,8 @@ def _critical_gamma_from_eigs(lam: np.ndarray, eps: float) -> tuple[float, str]:
     """
     a = lam.real
     w = np.abs(lam.imag)
-    x = eps * w
+    with np.errstate(over="ignore"):  # a huge ε·|Im λ| is inf: still > 1, and the answer is the same
+        x = eps * w
     if np.any(x > 1.0):
         i = int(np.argmax(x))
         return math.nan, (
@@ -258,7 +265,8 @@ def _critical_gamma_from_eigs(lam: np.ndarray, eps: float) -> tuple[float, str]:
         )
     s = np.sqrt(np.clip(1.0 - x * x, 0.0, None))
     lo = a + eps * w * w / (1.0 + s)  # a + (1 − s)/ε without the cancellation of 1 − s
-    hi = a + (1.0 + s) / eps
+    with np.errstate(over="ignore"):  # a subnormal ε puts the upper end at +inf, its true limit
+        hi = a + (1.0 + s) / eps
     g = max(0.0, float(lo.max()))
     if g > float(hi.min()) * (1 + 1e-12) + 1e-300:
         return math.nan, (
@@ -574,7 +582,14 @@ def stability(cell_or_matrix, eps=None, h=None, tol=1e-8) -> StabilityReport:
         gamma = None
         activation = None
         state = _state(h, n)
-        J = np.eye(n) + eps_v * M if euler else M.copy()
+        if euler:
+            with np.errstate(over="ignore"):
+                J = np.eye(n) + eps_v * M
+            if not np.all(np.isfinite(J)):
+                raise ValidationError(f"eps, cell_or_matrix: I + ε·M overflows (ε = {eps_v:.3g}, max|M| = "
+                                      f"{np.max(np.abs(M)):.3g}); use a smaller eps")
+        else:
+            J = M.copy()
         gain = np.ones(n) if euler else None
         continuous = True
 

@@ -76,12 +76,12 @@ def _read_text_table(p: Path) -> np.ndarray:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise LoadError(f"matrix: {str(p)!r} is not a text file (it is not valid UTF-8)") from None
+        raise LoadError(f"spec: {str(p)!r} is not a text file (it is not valid UTF-8)") from None
     if "\x00" in text:
-        raise LoadError(f"matrix: {str(p)!r} is not a text file (it holds NUL bytes)")
+        raise LoadError(f"spec: {str(p)!r} is not a text file (it holds NUL bytes)")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
-        raise LoadError(f"matrix: {str(p)!r} holds no numbers")
+        raise LoadError(f"spec: {str(p)!r} holds no numbers")
     body = "\n".join(lines)  # (a comma in a comment line must not pick the delimiter)
     delim = "," if "," in body else (";" if ";" in body else None)
 
@@ -98,7 +98,7 @@ def _read_text_table(p: Path) -> np.ndarray:
     if not any(numeric(f) for f in first):
         lines = lines[1:]
         if not lines:
-            raise LoadError(f"matrix: {str(p)!r} holds a header row but no numbers")
+            raise LoadError(f"spec: {str(p)!r} holds a header row but no numbers")
     return np.loadtxt(_io.StringIO("\n".join(lines)), delimiter=delim, ndmin=2, dtype=np.float64,
                       comments=None)
 
@@ -110,6 +110,8 @@ def check_regular_file(p: Path, where: str) -> None:
         st = p.stat()
     except FileNotFoundError:
         raise LoadError(f"{where}: no such file {str(p)!r}") from None
+    except ValueError:  # "embedded null byte"
+        raise ValidationError(f"{where}: a file name cannot contain a NUL character, got {str(p)!r}") from None
     except OSError as exc:
         raise LoadError(f"{where}: cannot read {str(p)!r} ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
@@ -199,31 +201,31 @@ def load_array(spec) -> np.ndarray:
            [3., 4.]])
     """
     if not isinstance(spec, (str, os.PathLike)):
-        raise ArgumentTypeError(f"matrix: expected a path, got {_describe(spec)}")
+        raise ArgumentTypeError(f"spec: expected a path, got {_describe(spec)}")
     path, key = _split_key(os.fspath(spec), (".npz",))
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in MATRIX_SUFFIXES:
-        raise LoadError(f"matrix: {os.fspath(spec)!r} is neither a named matrix ({', '.join(NAMED_MATRICES)}) "
+        raise LoadError(f"spec: {os.fspath(spec)!r} is neither a named matrix ({', '.join(NAMED_MATRICES)}) "
                         f"nor a file with suffix {', '.join(MATRIX_SUFFIXES + TORCH_SUFFIXES)}")
-    check_regular_file(p, "matrix")
-    where = f"matrix ({p.name})"
+    check_regular_file(p, "spec")
+    where = f"spec ({p.name})"
     try:
         if suffix == ".npy":
             with open(p, "rb") as fp:
                 _check_npy_header(fp, p.stat().st_size, where)
             arr = np.load(p, allow_pickle=False)
         elif suffix == ".npz":
-            with _open_npz(p, "matrix") as zf:
+            with _open_npz(p, "spec") as zf:
                 names = _npz_keys(zf)
                 if key is None:
                     if len(names) != 1:
-                        raise LoadError(f"matrix: {path!r} holds {len(names)} arrays {names}; "
+                        raise LoadError(f"spec: {path!r} holds {len(names)} arrays {names}; "
                                         f"pick one with {path}:KEY")
                     key = names[0]
                 if key not in names:
-                    raise LoadError(f"matrix: {path!r} has no array {key!r}; it holds {names}")
-                arr = _read_npz_member(zf, p, key, "matrix")
+                    raise LoadError(f"spec: {path!r} has no array {key!r}; it holds {names}")
+                arr = _read_npz_member(zf, p, key, "spec")
         else:
             arr = _read_text_table(p)
     except LoadError:
@@ -231,9 +233,9 @@ def load_array(spec) -> np.ndarray:
     except ValidationError:  # MemoryLimitError
         raise
     except ValueError as exc:
-        raise LoadError(f"matrix: could not read {path!r}: {_one_line(exc)}") from None
+        raise LoadError(f"spec: could not read {path!r}: {_one_line(exc)}") from None
     except Exception as exc:  # zip/format errors of truncated files, OSError, ...
-        raise LoadError(f"matrix: could not read {path!r} ({type(exc).__name__}: {_one_line(exc)})") from None
+        raise LoadError(f"spec: could not read {path!r} ({type(exc).__name__}: {_one_line(exc)})") from None
     try:
         return as_real_array(arr, where)
     except Exception as exc:

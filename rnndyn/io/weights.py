@@ -32,6 +32,7 @@ from rnndyn.io.arrays import (
     check_regular_file,
     load_array,
 )
+from rnndyn.io.results import MAX_NESTING
 from rnndyn.matrices import NAMED_MATRICES, named_matrix
 
 __all__ = [
@@ -75,8 +76,16 @@ def _torch_load(p: Path, where: str):
                         f"({type(exc).__name__}: {_one_line(exc)[:120]})") from None
 
 
-def _flatten_weights(obj, key: str, arrays: dict, strings: dict) -> None:
+def _flatten_weights(obj, key: str, arrays: dict, strings: dict, _seen=(), where: str = "source") -> None:
     """Nested dicts/lists of tensors or arrays -> flat {dotted key: array}; strings aside."""
+    if isinstance(obj, (Mapping, list, tuple)):
+        # a checkpoint is a few levels deep; a cycle or a runaway nesting is refused before Python's recursion
+        # limit is
+        if any(obj is s for s in _seen):
+            raise LoadError(f"{where}: the weights contain themselves (at {key!r}): a cyclic structure")
+        if len(_seen) >= MAX_NESTING:
+            raise LoadError(f"{where}: the weights are nested deeper than {MAX_NESTING} levels (at {key[:60]!r}...)")
+        _seen = (*_seen, obj)
     if isinstance(obj, Mapping):
         items = obj.items()
     elif isinstance(obj, (list, tuple)):
@@ -89,10 +98,10 @@ def _flatten_weights(obj, key: str, arrays: dict, strings: dict) -> None:
         # numbers (an epoch, a loss) and None are not weights: ignored
         return
     for k, v in items:
-        _flatten_weights(v, f"{key}.{k}" if key else str(k), arrays, strings)
+        _flatten_weights(v, f"{key}.{k}" if key else str(k), arrays, strings, _seen, where)
 
 
-def _read_weights(source, where: str = "weights"):
+def _read_weights(source, where: str = "source"):
     """(arrays, strings, module_info) from a path (.pt/.pth/.npz), a mapping or a torch module."""
     arrays: dict = {}
     strings: dict = {}
@@ -102,9 +111,9 @@ def _read_weights(source, where: str = "weights"):
                 if type(m).__name__ == "RNN"}
         if len(acts) == 1:  # the module knows its nonlinearity; a state dict does not
             module_info["nonlinearity"] = acts.pop()
-        _flatten_weights(source.state_dict(), "", arrays, strings)
+        _flatten_weights(source.state_dict(), "", arrays, strings, where=where)
     elif isinstance(source, Mapping):
-        _flatten_weights(source, "", arrays, strings)
+        _flatten_weights(source, "", arrays, strings, where=where)
     elif isinstance(source, (str, os.PathLike)):
         p = Path(os.fspath(source))
         suffix = p.suffix.lower()
@@ -126,7 +135,7 @@ def _read_weights(source, where: str = "weights"):
                     else:
                         arrays[key] = a
         else:
-            _flatten_weights(_torch_load(p, where), "", arrays, strings)  # torch.save(tensor) gives key ""
+            _flatten_weights(_torch_load(p, where), "", arrays, strings, where=where)  # torch.save(tensor) gives key ""
     else:
         raise ArgumentTypeError(f"{where}: expected a path, a state dict or a torch module, got {_describe(source)}")
     if not arrays:
@@ -410,7 +419,7 @@ def inspect_weights(source, *, prefix: str | None = None) -> WeightsInfo:
     """
     if prefix is not None and not isinstance(prefix, str):
         raise ArgumentTypeError(f"prefix: expected a string, got {_describe(prefix)}")
-    where = "weights"
+    where = "source"
     arrays, strings, module_info = _read_weights(source, where)
     raw = _find_rnn(arrays, source, 0, prefix, where)
     kind, g = _gate_count(raw, "auto", where, source)
@@ -517,7 +526,7 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
     for name, val in (("eps", eps), ("gamma", gamma)):
         if val is not None and kind not in ("euler", "antisymmetric"):
             raise ValidationError(f"{name}: only used with kind='euler' or 'antisymmetric', got kind={kind!r}")
-    where = "weights"
+    where = "source"
     arrays, strings, module_info = _read_weights(source, where)
     raw = _find_rnn(arrays, source, layer, prefix, where)
     inferred, g = _gate_count(raw, kind, where, source)
@@ -564,7 +573,7 @@ def load_cell(source, kind: str = "auto", *, eps=None, gamma=None, activation=No
 
 def _square(arr: np.ndarray, what) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
-        raise LoadError(f"matrix: expected a square (n, n) matrix, got shape {arr.shape} from {what}")
+        raise LoadError(f"spec: expected a square (n, n) matrix, got shape {arr.shape} from {what}")
     return arr
 
 
@@ -612,40 +621,40 @@ def load_recurrent_matrix(spec, *, layer: int = 0) -> np.ndarray:
             if suffix == ".npz" and key is not None:
                 return _square(load_array(s), repr(s))
             if suffix == ".npz":
-                with _open_npz(Path(path), "matrix") as zf:
+                with _open_npz(Path(path), "spec") as zf:
                     if len(_npz_keys(zf)) == 1:
                         return _square(load_array(s), repr(s))
-            arrays, _, _ = _read_weights(path, "matrix")
+            arrays, _, _ = _read_weights(path, "spec")
             if key is not None:
                 if key not in arrays:
-                    raise LoadError(f"matrix: {Path(path).name!r} has no tensor {key!r}; it holds "
+                    raise LoadError(f"spec: {Path(path).name!r} has no tensor {key!r}; it holds "
                                     f"{sorted(arrays)[:12]}")
-                return _square(_as_weight(arrays[key], key, "matrix"), repr(s))
+                return _square(_as_weight(arrays[key], key, "spec"), repr(s))
             if list(arrays) == [""]:
-                return _square(_as_weight(arrays[""], "tensor", "matrix"), repr(s))
+                return _square(_as_weight(arrays[""], "tensor", "spec"), repr(s))
             return _recurrent_from(arrays, spec, layer)
         if not isinstance(spec, str) or suffix in MATRIX_SUFFIXES or Path(path).suffix or Path(path).exists():
             return _square(load_array(spec), repr(s))
         raise UnknownNameError(
-            f"matrix: {spec!r} is neither a named matrix ({', '.join(NAMED_MATRICES)}) nor a file with suffix "
+            f"spec: {spec!r} is neither a named matrix ({', '.join(NAMED_MATRICES)}) nor a file with suffix "
             f"{', '.join(MATRIX_SUFFIXES + TORCH_SUFFIXES)}{did_you_mean(spec, NAMED_MATRICES)}")
     if isinstance(spec, Mapping) or (hasattr(spec, "state_dict") and callable(spec.state_dict)):
-        arrays, _, _ = _read_weights(spec, "matrix")
+        arrays, _, _ = _read_weights(spec, "spec")
         return _recurrent_from(arrays, spec, layer)
-    return _square(as_real_array(spec, "matrix"), f"an array of shape {np.shape(spec)}")
+    return _square(as_real_array(spec, "spec"), f"an array of shape {np.shape(spec)}")
 
 
 def _recurrent_from(arrays, source, layer) -> np.ndarray:
-    raw = _find_rnn(arrays, source, as_int(layer, "layer", minimum=0), None, "matrix",
+    raw = _find_rnn(arrays, source, as_int(layer, "layer", minimum=0), None, "spec",
                     missing_ok=isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".npz"))
     if raw is None:  # an .npz of several arrays that are not RNN weights
         path = os.fspath(source)
-        raise LoadError(f"matrix: {path!r} holds {len(arrays)} arrays {sorted(arrays)[:12]} and no recognised "
+        raise LoadError(f"spec: {path!r} holds {len(arrays)} arrays {sorted(arrays)[:12]} and no recognised "
                         f"RNN weights; pick one with {path}:KEY")
     W = raw.W_hh
     if W.ndim == 2 and W.shape[1] and W.shape[0] in (3 * W.shape[1], 4 * W.shape[1]) and W.shape[0] != W.shape[1]:
         kind = "LSTM" if W.shape[0] == 4 * W.shape[1] else "GRU"
-        raise LoadError(f"matrix: {_name(source)} holds {kind} weights (weight_hh of shape {W.shape}, "
+        raise LoadError(f"spec: {_name(source)} holds {kind} weights (weight_hh of shape {W.shape}, "
                         f"stacked gate blocks), not one square recurrent matrix; in Python, rd.load_cell(path) "
                         f"reads them ({'an rd.LSTM' if kind == 'LSTM' else 'per-gate blocks'})")
     return _square(W, _name(source))

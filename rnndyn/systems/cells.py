@@ -117,11 +117,20 @@ class _Cell(System):
         """Refuse weights whose effective matrix M is not representable (W − γI overflowing, say),
         here rather than as a LAPACK failure deep inside an analysis."""
         with np.errstate(over="ignore", invalid="ignore"):
-            M = self.kernel_params().M
+            p = self.kernel_params()
+        M = p.M
+        names = "W, gamma" if self.gamma else "W"
         if not np.all(np.isfinite(M)):
-            names = "W, gamma" if self.gamma else "W"
             raise ValidationError(f"{names}: the cell's matrix {formula} overflows (entries beyond "
                                   f"{np.finfo(float).max:.3g}); scale the weights down")
+        # The one-step Jacobian I + ε·φ'(a)·M (plus a gate term of the same size) must be representable too,
+        # or every analysis of the cell meets inf; φ' ≤ 1 bounds it by ε·max|M|, and a gate's σ' ≤ 1/4 adds a
+        # quarter.
+        with np.errstate(over="ignore"):
+            scale = float(p.eps) * float(np.max(np.abs(M), initial=0.0))
+        if not scale * (1.25 if p.gated else 1.0) < np.finfo(float).max:
+            raise ValidationError(f"eps, {names}: the one-step Jacobian I + ε·φ'(a)·M overflows (ε·max|M| = "
+                                  f"{scale:.3g}); use a smaller eps or scale the weights down")
 
     @property
     def recurrent_matrix(self) -> np.ndarray:
