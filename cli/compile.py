@@ -16,6 +16,9 @@ from .output import emit_json, progress_enabled
 
 #: What is run to compile: each command on a tiny problem, so the kernels compile at exactly the
 #: argument types the commands pass (stability and spectrum use no compiled kernel).
+#: The run the train workload saves and the slowpoints workload reads (in the workloads' temporary folder).
+_RUN = "run.json"
+
 WORKLOADS = (
     ("phase", ["phase", "--matrix", "W0", "--gamma", "0.15", "--json"]),
     ("gradients", ["gradients", "--size", "4", "--steps", "3", "--json"]),
@@ -24,8 +27,18 @@ WORKLOADS = (
     ("lyapunov --cell logistic", ["lyapunov", "--cell", "logistic", "--steps", "5", "--transient", "1", "--json"]),
     ("lyapunov --cell lstm", ["lyapunov", "--cell", "lstm", "--size", "3", "--steps", "5", "--transient", "1",
                               "--json"]),
+    ("clv", ["clv", "--size", "4", "--steps", "5", "--transient", "1", "--transient-backward", "2", "--json"]),
+    ("clv --cell henon", ["clv", "--cell", "henon", "--steps", "5", "--transient", "1", "--transient-backward",
+                          "2", "--json"]),
     ("norms", ["norms", "--size", "4", "--steps", "3", "--json"]),
     ("cobweb", ["cobweb", "--map", "logistic:3.5", "--steps", "3", "--json"]),
+    ("figures --only logistic_bifurcation", ["figures", "--only", "logistic_bifurcation", "--quick", "--json"]),
+    ("sweep", ["sweep", "--size", "2", "--steps", "3", "--transient", "1", "--inputs", "noise:1", "--workers", "0",
+               *[a for m in ("lyapunov_max", "lyapunov_sum", "jacobian_sv", "grad_ratio", "diverged_at")
+                 for a in ("--measure", m)], "--json"]),
+    ("train", ["train", "--task", "flipflop", "--length", "4", "--size", "3", "--train-size", "4", "--test-size", "2",
+               "--epochs", "1", "--out", _RUN, "--json"]),
+    ("slowpoints", ["slowpoints", _RUN, "--starts", "4", "--iters", "3", "--json"]),
 )
 
 

@@ -19,7 +19,6 @@ def _version(dist: str) -> str | None:
 
 
 def collect_info() -> dict:
-    import matplotlib
     import numba
     import numpy
     import scipy
@@ -33,17 +32,17 @@ def collect_info() -> dict:
         "numpy": numpy.__version__,
         "numba": numba.__version__,
         "scipy": scipy.__version__,
-        "matplotlib": matplotlib.__version__,
+        "matplotlib": _version("matplotlib"),  # from the metadata: importing matplotlib costs a second
         "click": _version("click"),
         "backends": list(available_backends()),
         "cuda_gpu_visible": cuda_available(),
         "numba_threads": numba.get_num_threads(),
     }
-    # The threading layer is only known once a parallel kernel has run.
-    from rnndyn.systems.build import build_cell
-
+    # The threading layer is known once numba has started its threads; starting them compiles nothing.
     try:
-        rnndyn.simulate(build_cell("euler", [[1.0]]), [0.0], steps=1, backend="cpu")
+        from numba.np.ufunc.parallel import _launch_threads
+
+        _launch_threads()
         info["numba_threading_layer"] = numba.threading_layer()
     except Exception as exc:  # noqa: BLE001  # pragma: no cover - a diagnostic reports any failure, never dies of it
         info["numba_threading_layer"] = f"unavailable ({exc})"

@@ -32,6 +32,28 @@ from .types import POINT, InitSpecType
 DEFAULT_KIND = "antisymmetric"
 
 
+def resolve_model(matrix, cell, activation, layer, eps, gamma):
+    """``(resolved, cell, matrix, activation)`` from the model options of a spectrum command.
+
+    Trained weights given by ``--matrix`` become a whole cell (``resolved``; ``matrix`` then stays the
+    labelled file); otherwise ``resolved`` is None, ``cell`` and ``activation`` get their defaults and
+    ``matrix`` is the plain array (or None).
+    """
+    if matrix is not None and matrix.weights is not None:
+        if cell is not None and cell not in CELL_KINDS:
+            fail(f"--cell: {matrix.weights.name} holds RNN weights, analysed as one of {', '.join(CELL_KINDS)}; "
+                 f"got {cell}")
+        resolved = resolve_cell(matrix, cell, activation, layer, eps, gamma)
+        resolved.echo_notices()
+        return resolved, cell, matrix, activation
+    if layer is not None:
+        fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
+    cell = cell or DEFAULT_KIND
+    if cell in CELL_KINDS:
+        check_unused_cell_options(click.get_current_context(), cell)
+    return None, cell, None if matrix is None else matrix.array, activation or "tanh"
+
+
 def build_problem(cell, matrix, size, init, eps, gamma, activation, noise, steps, h0, seed, model_cell=None):
     """The library's :func:`~rnndyn.systems.build.random_problem` for the command's options (errors name them).
 
@@ -140,21 +162,7 @@ def lyapunov(ctx, cell, matrix, layer, size, init, eps, gamma, activation, noise
 
     if out:
         check_out_suffix(out)
-    resolved = None
-    if matrix is not None and matrix.weights is not None:
-        if cell is not None and cell not in CELL_KINDS:
-            fail(f"--cell: {matrix.weights.name} holds RNN weights, analysed as one of {', '.join(CELL_KINDS)}; "
-                 f"got {cell}")
-        resolved = resolve_cell(matrix, cell, activation, layer, eps, gamma)
-        resolved.echo_notices()
-    else:
-        if layer is not None:
-            fail("--layer: picks a layer of trained RNN weights given by --matrix (.pt/.pth, or an .npz of them)")
-        cell = cell or DEFAULT_KIND
-        if cell in CELL_KINDS:
-            check_unused_cell_options(click.get_current_context(), cell)
-        matrix = None if matrix is None else matrix.array
-        activation = activation or "tanh"
+    resolved, cell, matrix, activation = resolve_model(matrix, cell, activation, layer, eps, gamma)
     problem = build_problem(cell, matrix, size, init, eps, gamma, activation, noise, h0=h0, seed=seed,
                             steps=transient + steps, model_cell=resolved)
     system, x0, inputs, desc = problem.system, problem.h0, problem.inputs, problem.description

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 import rnndyn
 
+from .chaos import chaos
+from .clv import clv
 from .cobweb import cobweb
+from .compare_runs import compare_runs
 from .compile import compile_kernels
 from .errors import RnndynGroup
 from .figures import figures
@@ -15,10 +21,14 @@ from .info import info
 from .lyapunov import lyapunov
 from .norms import norms
 from .phase import phase
+from .slowpoints import slowpoints
 from .spectrum import spectrum
 from .stability import stability
+from .sweep import sweep
+from .train import train
 
-COMMANDS = (info, figures, norms, cobweb, phase, stability, spectrum, lyapunov, gradients, compile_kernels)
+COMMANDS = (info, figures, norms, cobweb, phase, stability, spectrum, lyapunov, clv, chaos, gradients, sweep,
+            train, compare_runs, slowpoints, compile_kernels)
 
 
 @click.group(cls=RnndynGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,11 +42,12 @@ def cli(ctx, debug):
     gradients through time of vanilla, Euler ("RNN with feedback") and
     antisymmetric RNN cells.
     """
-    import matplotlib
-
     from .compiling import watch
 
-    matplotlib.use("Agg")
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:  # chosen when a command first draws; importing matplotlib here would slow every command
+        os.environ["MPLBACKEND"] = "Agg"
     watch().command = ctx.invoked_subcommand  # a command that must compile says so instead of seeming to hang
 
 

@@ -10,7 +10,8 @@ The package is layered (checked by import-linter in the tests)::
     rnndyn.backends                     where a kernel runs
     rnndyn.kernels                      the kernels (cpu/, numpy/, cuda/)
 
-The names below are the public API. Sources are cited as listed in
+The names of ``__all__`` are the public API; each is imported from its module on
+first use, so ``import rnndyn`` stays cheap. Sources are cited as listed in
 :mod:`rnndyn.references`.
 
 >>> import rnndyn as rd
@@ -22,9 +23,8 @@ The names below are the public API. Sources are cited as listed in
 import importlib as _importlib
 import warnings as _warnings
 
-from rnndyn import config, init
+from rnndyn import config
 from rnndyn._version import __version__
-from rnndyn.backends import available_backends, get_backend, register_backend
 from rnndyn.errors import (
     ArgumentTypeError,
     DivergenceWarning,
@@ -36,31 +36,41 @@ from rnndyn.errors import (
     UnsupportedError,
     ValidationError,
 )
-from rnndyn.matrices import NAMED_MATRICES, named_matrix
-from rnndyn.systems import LSTM, AntisymmetricRNN, EulerRNN, Map, Map1D, VanillaRNN
-from rnndyn.io import (
-    GatedRecurrentWeights,
-    load_array,
-    load_cell,
-    load_matrix,
-    load_recurrent_matrix,
-    load_result,
-    save_result,
-)
-from rnndyn.analysis.trajectories import Tangent, Trajectory, simulate, tangent
-from rnndyn.analysis.gradients import (
-    GradientNorms,
-    Gradients,
-    bptt,
-    clip_by_global_norm,
-    clip_by_norm,
-    gradient_norms,
-)
-from rnndyn.analysis.lyapunov import LyapunovSpectrum, lyapunov_spectrum
-from rnndyn.analysis.stability import JacobianSpectrum, StabilityReport, jacobian_spectrum, stability
-from rnndyn.analysis.fixed_points import Continuum, FixedPoint, FixedPoints, fixed_points
-from rnndyn.analysis.phase import PhasePortrait, phase_portrait
-from rnndyn import analysis, systems  # noqa: E402  (the namespaces rd.analysis.*, rd.systems.*)
+
+#: Module -> the public names it defines. They are imported on first use (``rd.simulate`` imports
+#: rnndyn.analysis.trajectories then), so ``import rnndyn`` loads neither SciPy's solvers, nor
+#: matplotlib, nor any compiled kernel. A new public name is one more entry here.
+_EXPORTS = {
+    "rnndyn.init": [],
+    "rnndyn.analysis": [],
+    "rnndyn.systems": [],
+    "rnndyn.backends": ["available_backends", "get_backend", "register_backend"],
+    "rnndyn.matrices": ["NAMED_MATRICES", "named_matrix"],
+    "rnndyn.systems.cells": ["VanillaRNN", "EulerRNN", "AntisymmetricRNN"],
+    "rnndyn.systems.lstm": ["LSTM"],
+    "rnndyn.systems.maps": ["Map"],
+    "rnndyn.systems.map1d": ["Map1D"],
+    "rnndyn.io": ["GatedRecurrentWeights", "load_array", "load_cell", "load_matrix", "load_recurrent_matrix",
+                  "load_result", "save_result"],
+    "rnndyn.analysis.trajectories": ["Tangent", "Trajectory", "simulate", "tangent"],
+    "rnndyn.analysis.gradients": ["GradientNorms", "Gradients", "bptt", "clip_by_global_norm", "clip_by_norm",
+                                  "gradient_norms"],
+    "rnndyn.analysis.lyapunov": ["LyapunovSpectrum", "lyapunov_spectrum"],
+    "rnndyn.analysis.clv": ["CovariantVectors", "FiniteTimeLyapunov", "covariant_lyapunov_vectors",
+                            "finite_time_lyapunov"],
+    "rnndyn.analysis.stability": ["JacobianSpectrum", "StabilityReport", "jacobian_spectrum", "stability"],
+    "rnndyn.analysis.fixed_points": ["Continuum", "FixedPoint", "FixedPoints", "fixed_points"],
+    "rnndyn.analysis.phase": ["PhasePortrait", "phase_portrait"],
+    "rnndyn.analysis.sweep": ["SweepResult", "sweep"],
+    "rnndyn.analysis.chaos": ["ChaosSweep", "mean_field_lyapunov", "transition_to_chaos"],
+    "rnndyn.analysis.train": ["Task", "TrainResult", "load_run", "make_cell", "make_task", "save_run", "train"],
+    "rnndyn.analysis.slow_points": ["SlowPoints", "slow_points"],
+}
+
+#: Public name -> its module. The subpackages named in ``_EXPORTS`` are attributes too (``rd.analysis``, ``rd.io``).
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_WHERE.update({module[7:]: module for module in _EXPORTS if module.count(".") == 1})
+_PUBLIC_MODULES = tuple(module[7:] for module, names in _EXPORTS.items() if not names)
 
 # Old module names, kept importable: ``rd.spectra`` (now rnndyn.analysis.stability),
 # ``rd.discrete_maps`` / ``rd.maps_nd`` (now rnndyn.systems.maps), ``rd.maps`` (1-D
@@ -74,6 +84,12 @@ _MOVED = {
 
 
 def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is not None:
+        mod = _importlib.import_module(module)
+        value = mod if module == "rnndyn." + name else getattr(mod, name)
+        globals()[name] = value  # looked up once
+        return value
     if name in _MOVED:
         module, new = _MOVED[name]
         _warnings.warn(f"rnndyn.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
@@ -82,55 +98,14 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_MOVED))
+    return sorted(set(globals()) | set(_WHERE) | set(_MOVED))
 
 
 __all__ = [
     "__version__",
     "config",
-    "init",
-    "analysis",
-    "systems",
-    "named_matrix",
-    "NAMED_MATRICES",
-    "load_matrix",
-    "load_array",
-    "load_cell",
-    "load_recurrent_matrix",
-    "GatedRecurrentWeights",
-    "save_result",
-    "load_result",
-    "VanillaRNN",
-    "EulerRNN",
-    "AntisymmetricRNN",
-    "LSTM",
-    "Map",
-    "Map1D",
-    "simulate",
-    "tangent",
-    "Trajectory",
-    "Tangent",
-    "bptt",
-    "Gradients",
-    "clip_by_norm",
-    "clip_by_global_norm",
-    "gradient_norms",
-    "GradientNorms",
-    "lyapunov_spectrum",
-    "LyapunovSpectrum",
-    "stability",
-    "StabilityReport",
-    "jacobian_spectrum",
-    "JacobianSpectrum",
-    "fixed_points",
-    "FixedPoint",
-    "FixedPoints",
-    "Continuum",
-    "phase_portrait",
-    "PhasePortrait",
-    "get_backend",
-    "register_backend",
-    "available_backends",
+    *_PUBLIC_MODULES,
+    *(name for names in _EXPORTS.values() for name in names),
     "RnndynError",
     "ValidationError",
     "ArgumentTypeError",

@@ -15,6 +15,7 @@ import numpy as np
 
 from rnndyn import config
 from rnndyn._validate import as_float, as_int, as_rng
+from rnndyn.backends.blas import factorisation_threads
 from rnndyn.errors import MemoryLimitError, UnknownNameError, ValidationError
 
 
@@ -139,12 +140,14 @@ def orthogonal(n, gain=1.0, rng=None, method="qr") -> np.ndarray:
     g = as_rng(rng)
     a = g.standard_normal((n, n))
     if method == "qr":
-        q, r = np.linalg.qr(a)
+        with factorisation_threads():  # a busy machine's cores make a threaded QR many times slower
+            q, r = np.linalg.qr(a)
         d = np.sign(np.diag(r))
         d[d == 0] = 1.0
         q = q * d
     elif method == "svd":
-        u, _, _ = np.linalg.svd(a)
+        with factorisation_threads():
+            u, _, _ = np.linalg.svd(a)
         q = u
     else:
         raise UnknownNameError(f"method: expected 'qr' or 'svd', got {method!r}")

@@ -52,6 +52,17 @@ Other works cited in the docstrings:
 14. Mezzadri, F. "How to generate random matrices from the classical compact
     groups." Notices of the AMS 54(5), 2007. — Haar-distributed orthogonal
     matrices by QR with a sign correction.
+15. Ginelli, F., Poggi, P., Turchi, A., Chaté, H., Livi, R. & Politi, A.
+    "Characterizing Dynamics with Covariant Lyapunov Vectors." Physical Review
+    Letters 99, 130601, 2007. — the forward-backward method of
+    :func:`rnndyn.covariant_lyapunov_vectors`.
+16. Molgedey, L., Schuchhardt, J. & Schuster, H. G. "Suppressing chaos in neural
+    networks by noise." Physical Review Letters 69, 3717, 1992. — the
+    mean-field Lyapunov exponent of random discrete-time networks
+    (:func:`rnndyn.mean_field_lyapunov`).
+17. Poole, B., Lahiri, S., Raghu, M., Sohl-Dickstein, J. & Ganguli, S.
+    "Exponential expressivity in deep neural networks through transient chaos."
+    NeurIPS 2016. — the same mean-field fixed point q* and slope χ₁.
 
 :data:`REFERENCES` maps a short key to each full citation, in this order.
 
@@ -125,6 +136,18 @@ REFERENCES: dict[str, str] = {
     "mezzadri2007": (
         'Mezzadri, F. "How to generate random matrices from the classical compact groups." '
         "Notices of the AMS 54(5), 2007."
+    ),
+    "ginelli2007": (
+        'Ginelli, F., Poggi, P., Turchi, A., Chaté, H., Livi, R. & Politi, A. "Characterizing Dynamics with '
+        'Covariant Lyapunov Vectors." Physical Review Letters 99, 130601, 2007.'
+    ),
+    "molgedey1992": (
+        'Molgedey, L., Schuchhardt, J. & Schuster, H. G. "Suppressing chaos in neural networks by noise." '
+        "Physical Review Letters 69, 3717, 1992."
+    ),
+    "poole2016": (
+        'Poole, B., Lahiri, S., Raghu, M., Sohl-Dickstein, J. & Ganguli, S. "Exponential expressivity in deep '
+        'neural networks through transient chaos." NeurIPS 2016.'
     ),
 }
 

@@ -276,3 +276,12 @@ def test_load_matrix_errors_name_its_argument(tmp_path):
     for spec in ("no_such_matrix", str(tmp_path / "absent.npy"), np.ones((2, 3))):
         with pytest.raises(rd.RnndynError, match=r"^spec: "):
             rd.load_matrix(spec)
+
+
+def test_a_portrait_of_states_at_the_float64_limit_has_a_finite_window():
+    cell = rd.EulerRNN([[-1.6e16, -548.0], [-1.6e16, 5.9e16]], eps=1.2e7, gamma=1e150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        p = rd.phase_portrait(cell, np.array([[-1.7976931348623157e308, 1e150], [-1e-300, -2.4e15]]), steps=3,
+                              grid=4)
+    assert np.isfinite(p.xlim).all() and np.isfinite(p.ylim).all() and p.xlim[0] < p.xlim[1]

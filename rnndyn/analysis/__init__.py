@@ -9,6 +9,8 @@
 * :mod:`~rnndyn.analysis.orbits1d` — orbits, cobwebs and orbit diagrams of 1-D maps;
 * :mod:`~rnndyn.analysis.growth` — norm-growth experiments (matrix powers, products,
   initialisers).
+* :mod:`~rnndyn.analysis.chaos` — random networks and the transition to chaos (Lyapunov
+  spectra over sizes and gains, the mean-field exponent).
 
 The functions are re-exported at the top level (``rd.simulate``, ...); the
 modules are reached as ``rd.analysis.stability`` and so on.

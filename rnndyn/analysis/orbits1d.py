@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, check_memory, choice
+from rnndyn.backends.drivers import kernel_array
 from rnndyn.errors import ArgumentTypeError, DivergenceWarning, ValidationError
 from rnndyn.kernels.params import MAP1D_KINDS
 from rnndyn.systems.map1d import Map1D, _as_map, compose
@@ -291,6 +292,10 @@ def cobweb(f, x0, steps) -> np.ndarray:
     return v
 
 
+#: The widest interval sampled and drawn.
+MAX_INTERVAL_WIDTH = 1e300
+
+
 def _check_interval(interval, argname: str = "interval") -> tuple[float, float]:
     if isinstance(interval, (str, bytes)) or not hasattr(interval, "__len__") or len(interval) != 2:
         raise ValidationError(f"{argname}: expected a pair (lo, hi) with lo < hi, got {_describe(interval)}")
@@ -298,9 +303,12 @@ def _check_interval(interval, argname: str = "interval") -> tuple[float, float]:
     hi = as_float(interval[1], f"{argname}[1]")
     if not lo < hi:
         raise ValidationError(f"{argname}: expected lo < hi, got ({lo}, {hi})")
-    if not np.isfinite(hi - lo):  # sampling it (linspace, hi - lo) would overflow
-        raise ValidationError(f"{argname}: expected an interval of finite width (hi - lo below 1.8e308), "
-                              f"got ({lo:g}, {hi:g})")
+    with np.errstate(over="ignore"):
+        width = hi - lo
+    # sampling an infinite width (linspace) overflows, and no axis can draw one beyond ~1e300 (its ticks overflow)
+    if not width <= MAX_INTERVAL_WIDTH:
+        raise ValidationError(f"{argname}: expected an interval of finite width (hi - lo at most "
+                              f"{MAX_INTERVAL_WIDTH:g}), got ({lo:g}, {hi:g})")
     return lo, hi
 
 
@@ -561,7 +569,7 @@ def bifurcation(
     else:
         from rnndyn.kernels.numpy import bifurcation as kernel
     with np.errstate(all="ignore"):  # an escape is reported once, below, with its parameter
-        kernel(MAP1D_KINDS[family], params, x0, transient, out)
+        kernel(MAP1D_KINDS[family], kernel_array(params), x0, transient, out)  # one compiled signature
     first = _escape_steps(out.T)
     # the states before the kept window are not stored: an orbit non-finite from its first kept state
     # escaped during the transient, by that step

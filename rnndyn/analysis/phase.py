@@ -353,8 +353,10 @@ def _fit_limits(points: np.ndarray, pad: float = 0.12, min_half: float = 0.25, m
     if pts.size == 0:
         pts = np.zeros((1, 2))
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    center = (lo + hi) / 2
-    half = np.maximum((hi - lo) / 2 * (1 + 2 * pad), min_half)
+    # halves first: states near the float64 limit must not overflow the window's centre and width
+    big = np.finfo(float).max / 4
+    center = np.clip(lo / 2 + hi / 2, -big, big)
+    half = np.clip((hi / 2 - lo / 2) * (1 + 2 * pad), min_half, big)
     # A trajectory along a line would give a sliver; keep both axes comparable
     # so the (equal-aspect) picture stays readable.
     half = np.maximum(half, min_ratio * half.max())

@@ -27,7 +27,7 @@ from rnndyn.backends.blas import blas_threads
 from rnndyn.errors import ValidationError
 
 #: Every algorithm a backend may drive (the names of its driver methods).
-ALGORITHMS = ("simulate", "tangent", "lyapunov", "bptt")
+ALGORITHMS = ("simulate", "tangent", "lyapunov", "bptt", "clv")
 
 #: (algorithm, family) -> the name of the kernel that runs it, the same name in every
 #: kernel package. The LSTM runs on the map kernels with its own compiled rule; only
@@ -43,6 +43,9 @@ KERNELS = {
     ("lyapunov", "map"): "map_lyapunov",
     ("lyapunov", "lstm"): "map_lyapunov",
     ("bptt", "cell"): "bptt",
+    ("clv", "cell"): "clv_forward",
+    ("clv", "map"): "map_clv_forward",
+    ("clv", "lstm"): "map_clv_forward",
 }
 
 
@@ -76,6 +79,35 @@ def _user_code_errors(fn):
                                   "a trajectory)") from None
 
     return run
+
+
+def kernel_array(a, dtype=np.float64) -> np.ndarray:
+    """``a`` as the one array type a kernel is compiled for: C-contiguous, writeable, of ``dtype``, a plain ndarray.
+
+    numba types a read-only array (a memory-mapped file, a system's frozen weights, a
+    broadcast view), a non-contiguous one or one of another dtype as a different
+    argument type, and compiles the kernel once more for each; a copy (when one is
+    needed at all) costs far less than that.
+    """
+    return np.require(a, dtype=dtype, requirements=["C", "W", "E"])
+
+
+def cell_args(p, dtype=np.float64):
+    """A :class:`~rnndyn.kernels.params.CellParams` with every field of the one type its kernels are compiled for.
+
+    Arrays go through :func:`kernel_array`; alpha and eps become scalars of ``dtype``,
+    the activation code an int and the gate flag a bool, whatever NumPy scalar or
+    Python number the cell held.
+    """
+    dt = np.dtype(dtype)
+    return p._replace(M=kernel_array(p.M, dt), V=kernel_array(p.V, dt), b=kernel_array(p.b, dt),
+                      Vz=kernel_array(p.Vz, dt), bz=kernel_array(p.bz, dt), alpha=dt.type(p.alpha),
+                      eps=dt.type(p.eps), act=int(p.act), gated=bool(p.gated))
+
+
+def map_args(args):
+    """A map's ``(rule, jacobian, params)`` with ``params`` as :func:`kernel_array` gives it."""
+    return type(args)(args[0], args[1], kernel_array(args[2]))
 
 
 class Backend(abc.ABC):
@@ -147,24 +179,20 @@ class KernelBackend(Backend):
         in float64 or float32; maps in float64.
         """
         kernel = self.kernel("simulate", family)
+        dt = np.dtype(dtype) if family == "cell" else np.dtype(np.float64)
+        h0, inputs, stride = kernel_array(h0, dt), kernel_array(inputs, dt), int(stride)
         B, n = h0.shape
         T = inputs.shape[1]
         R = T // stride + 1 if stride > 0 else 0
-        dt = np.dtype(dtype)
         out = np.empty((B, R, n), dt)
         final = np.empty((B, n), dt)
         diverged_at = np.empty(B, np.int64)
         if family == "cell":
-            p = args
-            if dt != np.float64:
-                p = p._replace(M=p.M.astype(dt), V=p.V.astype(dt), b=p.b.astype(dt), Vz=p.Vz.astype(dt),
-                               bz=p.bz.astype(dt), alpha=dt.type(p.alpha), eps=dt.type(p.eps))
-                h0 = h0.astype(dt)
-                inputs = inputs.astype(dt)
             with blas_threads(1):  # prange owns the cores
-                kernel(h0, inputs, *p, stride, out, final, diverged_at, batch_chunk(B, n), config.BLAS_MIN_N)
+                kernel(h0, inputs, *cell_args(args, dt), stride, out, final, diverged_at, batch_chunk(B, n),
+                       int(config.BLAS_MIN_N))
         else:
-            rule, _, params = args
+            rule, _, params = map_args(args)
             with blas_threads(1):
                 kernel(h0, inputs, rule, params, stride, out, final, diverged_at)
         return out, final, diverged_at
@@ -172,6 +200,8 @@ class KernelBackend(Backend):
     def tangent(self, family, args, h0, inputs, vecs, norm_kind):
         """Run ``tangent``; returns (final, jac, norms, vec_norms, diverged_at)."""
         kernel = self.kernel("tangent", family)
+        args = cell_args(args) if family == "cell" else map_args(args)
+        h0, inputs, vecs, norm_kind = kernel_array(h0), kernel_array(inputs), kernel_array(vecs), int(norm_kind)
         B, n = h0.shape
         T = inputs.shape[1]
         final = np.empty((B, n))
@@ -182,16 +212,21 @@ class KernelBackend(Backend):
         # cells batch their tangent step through BLAS later than a map's per-trajectory product
         blas_min_n = config.TANGENT_BLAS_MIN_N if family == "cell" else config.BLAS_MIN_N
         with blas_threads(1):
-            kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, blas_min_n)
+            kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n))
         return final, jac, norms, vec_norms, diverged_at
 
     def lyapunov(self, family, args, h0, inputs, q0, transient, steps, every, nblocks, history, edges=None,
                  on_chunk=None):
         """Run ``lyapunov_spectrum``; see :func:`_lyapunov_run`."""
-        # writable copies: a system's frozen (read-only) arrays would be a separate numba specialisation
-        pargs = tuple(np.array(a, order="C") if isinstance(a, np.ndarray) else a for a in args)
-        return _lyapunov_run(self.kernel("lyapunov", family), pargs, h0, inputs, q0, transient, steps, every,
-                             nblocks, history, edges, on_chunk)
+        pargs = cell_args(args) if family == "cell" else map_args(args)
+        return _lyapunov_run(self.kernel("lyapunov", family), pargs, h0, inputs, q0, int(transient), int(steps),
+                             int(every), int(nblocks), history, edges, on_chunk)
+
+    def clv(self, family, args, *rest, **kw):
+        """Run ``covariant_lyapunov_vectors``; see :func:`rnndyn.backends.clv.clv_run`."""
+        from rnndyn.backends.clv import clv_run
+
+        return clv_run(self, family, args, *rest, **kw)
 
     def bptt(self, family, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
         """Run ``bptt``; returns (dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at).
@@ -203,13 +238,8 @@ class KernelBackend(Backend):
 
         kernel = self.kernel("bptt", family)
 
-        # One compiled signature only: read-only (frozen cell weights, broadcast views) or
-        # non-contiguous arrays would each compile the kernel again.
-        def w(a, dtype=np.float64):
-            return np.require(a, dtype=dtype, requirements=["C", "W"])
-
-        p = p._replace(M=w(p.M), V=w(p.V), b=w(p.b), Vz=w(p.Vz), bz=w(p.bz),
-                       alpha=float(p.alpha), eps=float(p.eps), act=int(p.act), gated=bool(p.gated))
+        w = kernel_array
+        p = cell_args(p)
         h0, inputs, dL_dh, U, c, targets = w(h0), w(inputs), w(dL_dh), w(U), w(c), w(targets, np.int64)
         B, n = h0.shape
         T = inputs.shape[1]
@@ -290,10 +320,10 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblock
     lapack_min_n = config.QR_LAPACK_MIN_N
     t0 = 0
     for t1 in (edges if edges is not None else [total]):
-        chunk = np.ascontiguousarray(inputs[:, t0:t1])
+        chunk = kernel_array(inputs[:, t0:t1])
         with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
-            kernel(h, chunk, *pargs, Q, S, t0, transient, total, every, blocks, hist, diverged_at,
-                   config.BLAS_MIN_N, lapack_min_n)
+            kernel(h, chunk, *pargs, Q, S, int(t0), transient, total, every, blocks, hist, diverged_at,
+                   int(config.BLAS_MIN_N), int(lapack_min_n))
         t0 = t1
         if on_chunk is not None:
             on_chunk(t1)

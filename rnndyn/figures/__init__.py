@@ -11,7 +11,10 @@ One module per source document defines its figures (:data:`FIGURE_MODULES`):
 :mod:`~rnndyn.figures.chang2019` (Chang et al., ICLR 2019),
 :mod:`~rnndyn.figures.smerity` (Smerity's post), :mod:`~rnndyn.figures.csc321`
 (Grosse, CSC321 Lecture 15) and :mod:`~rnndyn.figures.d2l` (Zhang et al., d2l
-§5.4); :func:`_load_all` imports them, so registering a new figure is one
+§5.4); rnndyn's own figures follow: :mod:`~rnndyn.figures.sweeps` (where the
+AntisymmetricRNN is stable and critical, by a parameter sweep) and
+:mod:`~rnndyn.figures.chaos` (the transition to chaos of random networks).
+:func:`_load_all` imports them, so registering a new figure is one
 decorator. This is the layer that both computes (:mod:`rnndyn.analysis`) and
 draws (:mod:`rnndyn.plots`). References: see :mod:`rnndyn.references`.
 """
@@ -49,6 +52,8 @@ FIGURE_MODULES = [
     "rnndyn.figures.smerity",  # Smerity's orthogonal-initialisation post
     "rnndyn.figures.csc321",  # Grosse, CSC321 Lecture 15
     "rnndyn.figures.d2l",  # Zhang et al., Dive into Deep Learning §5.4
+    "rnndyn.figures.sweeps",  # parameter sweeps over the cells of Chang et al., ICLR 2019
+    "rnndyn.figures.chaos",  # random tanh networks and the transition to chaos
 ]
 
 

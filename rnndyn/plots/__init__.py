@@ -17,6 +17,7 @@ module gathers them so ``from rnndyn.plots import plot_phase`` works.
 True
 """
 
+from rnndyn.plots.chaos import plot_transition_to_chaos
 from rnndyn.plots.gradients import draw_gradient_norms, plot_gradient_norms
 from rnndyn.plots.growth import (
     plot_activation_gradient,
@@ -37,6 +38,7 @@ from rnndyn.plots.lyapunov import (
 from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositions
 from rnndyn.plots.phase import plot_phase
 from rnndyn.plots.stability import plot_stability
+from rnndyn.plots.train import plot_learning_curves, plot_slow_points
 
 __all__ = [
     "draw_gradient_norms",
@@ -48,6 +50,7 @@ __all__ = [
     "plot_gradient_norms",
     "plot_init_variance",
     "plot_jacobian_statistics",
+    "plot_learning_curves",
     "plot_lyapunov",
     "plot_lyapunov_convergence",
     "plot_lyapunov_spectra",
@@ -57,5 +60,7 @@ __all__ = [
     "plot_phase",
     "plot_power_heatmaps",
     "plot_scalar_products",
+    "plot_slow_points",
     "plot_stability",
+    "plot_transition_to_chaos",
 ]

@@ -275,8 +275,12 @@ def plot_cobweb(diagram, *args, figsize=None, **kwargs) -> Figure:
             for p in pts:
                 ax_t.axhline(p, color=style["color"], linewidth=1,
                              linestyle="--" if kind == "sink" else ":")
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(lo - pad, hi + pad)
+    # an interval reaching the float64 limit has no room for the padding
+    big = np.finfo(float).max
+    with np.errstate(over="ignore"):
+        window = (max(lo - pad, -big), min(hi + pad, big))
+    ax.set_xlim(*window)
+    ax.set_ylim(*window)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_t$")
     ax.set_ylabel("$x_{t+1}$")
@@ -284,7 +288,7 @@ def plot_cobweb(diagram, *args, figsize=None, **kwargs) -> Figure:
     ax.legend(loc="upper left", fontsize="small")
 
     ax_t.set_xlim(0, max(steps, 1))
-    ax_t.set_ylim(lo - pad, hi + pad)
+    ax_t.set_ylim(*window)
     ax_t.set_xlabel("$t$")
     ax_t.set_ylabel("$x_t$")
     ax_t.set_title("Phase plot (dashed: sinks, dotted: sources)")

@@ -140,11 +140,18 @@ def plot_stability(reports, labels=None, *, title=None, figsize=None) -> Figure:
     if "ode" in planes:
         ext = max(np.ptp(all_pts.real), np.ptp(all_pts.imag), np.abs(all_pts).max(), 1e-3)
         for k, eps in enumerate(epss):
-            R = 1.0 / eps
-            ax.add_patch(Circle((-R, 0.0), R, facecolor="tab:green", alpha=0.12 / len(epss) + 0.05,
-                                edgecolor="none", zorder=1))
-            ax.add_patch(Circle((-R, 0.0), R, facecolor="none", edgecolor="tab:green", linewidth=1.5,
-                                linestyle="-" if k == 0 else "--", zorder=2))
+            with np.errstate(over="ignore"):
+                R = 1.0 / eps
+            if not R <= 1e6 * ext:
+                # a disk this large is the left half-plane at the scale drawn (and 1/ε of a subnormal ε is inf,
+                # which no patch can hold)
+                ax.axvspan(-1e6, 0.0, facecolor="tab:green", alpha=0.12 / len(epss) + 0.05, edgecolor="none",
+                           zorder=1)
+            else:
+                ax.add_patch(Circle((-R, 0.0), R, facecolor="tab:green", alpha=0.12 / len(epss) + 0.05,
+                                    edgecolor="none", zorder=1))
+                ax.add_patch(Circle((-R, 0.0), R, facecolor="none", edgecolor="tab:green", linewidth=1.5,
+                                    linestyle="-" if k == 0 else "--", zorder=2))
             if 2 * R <= 4 * ext:  # a disk small enough to show whole
                 inc_x += [-2 * R, 0.0]
                 inc_y += [-R, R]

@@ -48,6 +48,7 @@ def _run(argv):
     (["norms", "--eps", "-1"], "--eps"),
     (["norms", "--cell", "vanilla", "--gamma", "nan"], "--gamma"),
     (["phase", "--cell", "vanilla", "--eps", "0"], "--eps"),
+    (["cobweb", "--map", "x**0.5", "--x0", "1e150", "--interval", "1e150,1.7976931348623157e308"], "--interval"),
 ])
 def test_bad_values_name_the_option(argv, must, tmp_path):
     argv = argv + ["--out", str(tmp_path / "x.png")]
@@ -60,6 +61,8 @@ def test_bad_values_name_the_option(argv, must, tmp_path):
     ["phase", "--init", "1e308,1e308"],
     ["phase", "--init", "1e308,1e308", "--json"],
     ["phase", "--cell", "vanilla", "--activation", "linear", "--matrix", "W+", "--steps", "2000"],
+    ["spectrum", "--cell", "euler", "--eps", "1e-310", "--gamma", "1000"],  # 1/ε is inf: the half-plane is drawn
+    ["cobweb", "--map", "x**0.5", "--x0", "1e150", "--steps", "3", "--interval", "-5e299,5e299"],
 ])
 def test_extreme_portraits_end_in_a_picture(argv, tmp_path):
     argv = argv + ["--out", str(tmp_path / "x.png")]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
 
 import click
 import numpy as np
@@ -19,10 +18,9 @@ from click.testing import CliRunner
 from rnndyn_cli.errors import RnndynGroup, fail
 from rnndyn_cli.main import cli
 
+import rnndyn as rd
 from tests.helpers import assert_one_line_error as _assert_one_line_error
 from tests.helpers import run_cli as _run
-
-import rnndyn as rd
 
 # --------------------------------------------------------------------------- bad files for --matrix
 
@@ -73,6 +71,8 @@ OPTION_CASES = {
     "--format": [(["bmp"], "format")],
     "--out": [(["{d}/figure.xyz"], "out"), (["{d}/a_file/figure.png"], "a_file")],
 }
+# Options whose meaning differs in one command: sweep's --out is the folder its table goes to (any name).
+COMMAND_CASES = {("sweep", "--out"): [(["{d}/a_file/table"], "a_file")]}
 # A command-specific context that makes an option matter (eps/gamma are meaningless for some cells).
 CONTEXT = {"--eps": ["--cell", "euler"], "--gamma": ["--cell", "euler"]}
 # Required arguments of commands (so that a case fails for its own bad argument, not a missing one).
@@ -90,6 +90,7 @@ def _cases():
         for opt, cases in OPTION_CASES.items():
             if opt not in opts:
                 continue
+            cases = COMMAND_CASES.get((name, opt), cases)
             for i, (args, must) in enumerate(cases):
                 yield pytest.param(name, opt, args, must, id=f"{name}{opt}-{i}")
         yield pytest.param(name, "--no-such-option", [], "no-such-option", id=f"{name}-unknown-option")

@@ -241,11 +241,17 @@ def test_readme_claims_about_options_hold():
     text = " ".join(README.read_text(encoding="utf-8").split())
     drawn = re.search(r"every command that draws \(([^)]*)\) takes `--out PATH`", text)
     assert drawn, "the README no longer states which commands take --out"
-    draws = set(re.findall(r"`(\w+)`", drawn.group(1)))
+    draws = set(re.findall(r"`([\w-]+)`", drawn.group(1)))
+    draws |= set(re.findall(r"`([\w-]+)` saves its run to `--out PATH`", text))
+    folders = set(re.findall(r"`(\w+)` writes its table into the folder `--out DIR` and its figure to `--plot PATH`",
+                             text))
     for name, cmd in cli.commands.items():
         opts = {o for p in cmd.params for o in getattr(p, "opts", ())}
         assert "--json" in opts, name
-        assert ("--out" in opts) == (name in draws), name
+        assert ("--out" in opts) == (name in draws | folders), name
+        if name in folders:
+            out = next(p for p in cmd.params if "--out" in getattr(p, "opts", ()))
+            assert not out.type.file_okay and "--plot" in opts, name
     kernels = re.search(r"Every function that runs a kernel \(([^)]*)\) takes `backend=", text)
     assert kernels, "the README no longer states which functions take backend="
     for fn in re.findall(r"`(\w+)`", kernels.group(1)):

@@ -115,6 +115,8 @@ def _call(algorithm, system, h0, backend):
         return rd.tangent(system, h0, x, **kw)
     if algorithm == "lyapunov":
         return rd.lyapunov_spectrum(system, h0, x, **kw)
+    if algorithm == "clv":
+        return rd.covariant_lyapunov_vectors(system, h0, x, transient_backward=0, **kw)
     return rd.bptt(system, h0, x, **kw)
 
 
@@ -141,8 +143,8 @@ def test_every_unsupported_triple_is_refused_with_one_error(isolated_registry):
         refused += 1
     # bptt of a map or an LSTM on cpu, reference, auto and the cells-only backend; every other algorithm
     # of a map or an LSTM on the cells-only backend
-    assert refused == 2 * 4 + 3 * 2
-    assert ran == 4 * 3 * 4 - refused
+    assert refused == 2 * 4 + 4 * 2
+    assert ran == 5 * 3 * 4 - refused
 
 
 def test_unsupported_is_a_validation_error_and_not_an_unknown_name():

@@ -22,12 +22,16 @@ KERNELS = {
     "map_simulate": "maps",
     "map_tangent": "maps",
     "map_lyapunov": "maps",
+    "clv_forward": "clv",
+    "map_clv_forward": "clv",
+    "clv_backward": "clv",
     "lstm_step": "lstm",
     "lstm_jacobian": "lstm",
     "lstm_rule": "lstm",
     "lstm_jac": "lstm",
     "map1d_step": "map1d",
     "bifurcation": "map1d",
+    "slow_points_adam": "slow_points",
 }
 
 __all__ = sorted(KERNELS)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
@@ -186,6 +187,28 @@ def _norm_of_sum_of_squares(v, q):
     return _fro(v.reshape((1, v.shape[0])))
 
 
+# LAPACK's dsyevd through numba's own wrapper, as np.linalg.eigvalsh calls it (jobz "N", lower triangle,
+# a Fortran-ordered copy), without that function's checks: its finiteness check iterates with np.nditer
+# and its error paths format strings, which together took longer to compile than the rest of the tangent
+# kernels. The matrix here is always finite (a scaled BᵀB).
+ensure_lapack()
+_XXXEVD = _LAPACK().numba_ez_xxxevd(types.float64)
+_JOBZ_N, _UPLO_L, _KIND_D = ord("N"), ord("L"), ord("d")
+
+
+@njit(cache=True)
+def _eigvalsh(S):
+    """Eigenvalues of the symmetric float64 matrix S (its lower triangle), ascending, as np.linalg.eigvalsh."""
+    n = S.shape[0]
+    a = np.ascontiguousarray(S.T)  # read by LAPACK in Fortran order: S itself
+    w = np.empty(n)
+    r = _XXXEVD(_KIND_D, _JOBZ_N, _UPLO_L, n, a.ctypes, n, w.ctypes)
+    _dummy_liveness_func([a.size, w.size])  # .ctypes alone does not keep the arrays alive during the call
+    if r != 0:
+        w[:] = np.nan  # no convergence
+    return w
+
+
 @njit(cache=True)
 def _spectral_norm(A, At, S):
     """‖A‖₂ as 2^e · sqrt(λ_max(BᵀB)) with B = A · 2^-e, 2^e ≈ ‖A‖_F (scaled so BᵀB cannot overflow)."""
@@ -204,7 +227,7 @@ def _spectral_norm(A, At, S):
             for r in range(n):
                 s += At[i, r] * At[j, r]
             S[i, j] = s
-    ev = np.linalg.eigvalsh(S)
+    ev = _eigvalsh(S)
     return math.ldexp(math.sqrt(max(ev[k - 1], 0.0)), e)
 
 
@@ -413,6 +436,22 @@ def _lyap_is_qr_time(t, transient, total, every):
 
 
 @njit(cache=True)
+def _copy_vec(dst, src):
+    """dst[:] = src, entry by entry. numba's array-to-array slice assignment builds a shape-mismatch message
+    whose string code compiles for seconds in every kernel that uses it; these loops compile in milliseconds."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
+def _copy_mat(dst, src):
+    """dst[:, :] = src, entry by entry (see :func:`_copy_vec`)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(cache=True)
 def _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at):
     """Write trajectory bb's carried state back (NaN from the step it diverged at)."""
     if dv >= 0:
@@ -420,9 +459,9 @@ def _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at):
         x[:] = np.nan
         Qb[:, :] = np.nan
         Sb[:] = np.nan
-    h[bb] = x
-    Q[bb] = Qb
-    S[bb] = Sb
+    _copy_vec(h[bb], x)
+    _copy_mat(Q[bb], Qb)
+    _copy_vec(S[bb], Sb)
 
 
 @njit(cache=True, error_model="numpy")

@@ -37,7 +37,7 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # chunk order, so the result is the same run to run, but the chunks themselves
 # follow the thread count (see ``bptt``).
 
-from rnndyn.kernels.cpu.common import _norm_of_sum_of_squares  # noqa: E402
+from rnndyn.kernels.cpu.common import _copy_mat, _copy_vec, _norm_of_sum_of_squares  # noqa: E402
 from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
 from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
 
@@ -375,12 +375,12 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     for s in range(nseg):
         s0 = s * L
         l = min(L, T - s0)
-        CP[s] = Hs[0]
+        _copy_mat(CP[s], Hs[0])
         _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT, bz,
                               use_blas, A, Az, first_pass, loss_kind, dL_dh, acc, div)
         last = l
         if s < nseg - 1:
-            Hs[0] = Hs[l]
+            _copy_mat(Hs[0], Hs[l])
     HT = Hs[last]
     for k in range(m):
         for r in range(n):
@@ -432,7 +432,7 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         s0 = s * L
         l = min(L, T - s0)
         if s < nseg - 1:
-            Hs[0] = CP[s]
+            _copy_mat(Hs[0], CP[s])
             _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
                                   bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
         cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M,
@@ -448,9 +448,9 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
         delta_norms[b0 + k, 0] = _norm_of_sum_of_squares(dk, q)
         loss[b0 + k] = acc[k]
         diverged_at[b0 + k] = div[k]
-    pb[:] = lb
-    pbz[:] = lbz
-    pe[:] = le
+    _copy_vec(pb, lb)
+    _copy_vec(pbz, lbz)
+    _copy_vec(pe, le)
 
 
 

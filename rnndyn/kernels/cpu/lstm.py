@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from rnndyn.kernels.cpu.maps import JAC_SIG, RULE_SIG
+from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 from rnndyn.kernels.scalar import sigmoid
 
 # --------------------------------------------------------------------------- LSTM
@@ -95,7 +96,7 @@ def _lstm_jac(x, u, p, out):
     _lstm_core(x, u, Whh, b, Wih, tmp, out, True)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=_PARALLEL)
 def lstm_step(H, X, W_ih, W_hh, b, out):
     """One LSTM step for a batch: H (B, 2n) = [h; c], X (B, d) -> out (B, 2n)."""
     B = H.shape[0]
@@ -104,7 +105,7 @@ def lstm_step(H, X, W_ih, W_hh, b, out):
         _lstm_core(H[bb], X[bb], W_hh, b, W_ih, out[bb], dummy, False)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=_PARALLEL)
 def lstm_jacobian(H, X, W_ih, W_hh, b, out):
     """∂(h', c')/∂(h, c) for a batch: H (B, 2n), X (B, d) -> out (B, 2n, 2n)."""
     B, m = H.shape

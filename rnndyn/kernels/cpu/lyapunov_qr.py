@@ -17,6 +17,7 @@ from rnndyn.kernels.cpu.common import (
     _matmul_small4,
     _state_and_derivative,
 )
+from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 
 # ---- lyapunov ----
 # Benettin/QR Lyapunov spectra. The k tangent vectors are the columns of an
@@ -26,72 +27,88 @@ from rnndyn.kernels.cpu.common import (
 # the log-accumulation must round like the reference.
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
-             blocks, hist, diverged_at, blas_min_n, qr_lapack_min_n):
-    """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``)."""
-    B, n = h.shape
+@njit(cache=True, error_model="numpy")
+def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q, S, t0, transient, total, every,
+                  blocks, hist, diverged_at, use_blas, use_lapack):
+    """Trajectory bb of :func:`lyapunov`: a plain function, so that the parallel loop's body stays small."""
+    n = h.shape[1]
     Bi, T, d = inputs.shape
     k = Q.shape[2]
+    bi = bb if Bi > 1 else bb - bb
+    x = h[bb].copy()
+    xn = np.empty(n)
+    a = np.empty(n)
+    az = np.empty(n)
+    mx = np.empty(n)
+    D = np.empty(n)
+    Qb = Q[bb].copy()
+    P = np.empty((n, k))
+    Vh = np.empty((n, k))
+    w = np.empty(k)
+    rdiag = np.empty(k)
+    Sb = S[bb].copy()
+    dv = np.int64(-1)
+    for s in range(T):
+        t = t0 + s + 1
+        for i in range(n):
+            mx[i] = 0.0
+        for j in range(n):
+            xj = x[j]
+            mj = MT[j]
+            for i in range(n):
+                mx[i] += mj[i] * xj
+        for i in range(n):
+            acc = mx[i]
+            sa = acc + b[i]
+            for j in range(d):
+                sa += V[i, j] * inputs[bi, s, j]
+            a[i] = sa
+            if gated:
+                sz = acc + bz[i]
+                for j in range(d):
+                    sz += Vz[i, j] * inputs[bi, s, j]
+                az[i] = sz
+        _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
+        # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
+        if use_blas:
+            np.dot(M, Qb, P)
+        else:
+            _matmul_small4(M, Qb, P)
+        for i in range(n):
+            qi = Qb[i]
+            pi = P[i]
+            di = D[i]
+            for c in range(k):
+                qi[c] = alpha * qi[c] + di * pi[c]
+        x, xn = xn, x
+        if not _all_finite(x):
+            dv = t
+            break
+        if _lyap_is_qr_time(t, transient, total, every):
+            if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
+                dv = t
+                break
+            _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])
+    _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at)
+
+
+@njit(cache=True, parallel=_PARALLEL, error_model="numpy")
+def lyapunov(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, S, t0, transient, total, every,
+             blocks, hist, diverged_at, blas_min_n, qr_lapack_min_n):
+    """Benettin/QR Lyapunov spectra of a batch, one chunk of steps (see ``reference.lyapunov``).
+
+    A thread per trajectory; a single trajectory runs without a parallel region.
+    """
+    B, n = h.shape
     use_blas = n >= blas_min_n
     use_lapack = n >= qr_lapack_min_n
     MT = np.ascontiguousarray(M.T)  # M x as axpys over MT's rows: vectorised, same summation order
-    for bb in prange(B):
-        if diverged_at[bb] >= 0:
-            continue
-        bi = np.int64(bb) if Bi > 1 else np.int64(0)
-        x = h[bb].copy()
-        xn = np.empty(n)
-        a = np.empty(n)
-        az = np.empty(n)
-        mx = np.empty(n)
-        D = np.empty(n)
-        Qb = Q[bb].copy()
-        P = np.empty((n, k))
-        Vh = np.empty((n, k))
-        w = np.empty(k)
-        rdiag = np.empty(k)
-        Sb = S[bb].copy()
-        dv = np.int64(-1)
-        for s in range(T):
-            t = t0 + s + 1
-            for i in range(n):
-                mx[i] = 0.0
-            for j in range(n):
-                xj = x[j]
-                mj = MT[j]
-                for i in range(n):
-                    mx[i] += mj[i] * xj
-            for i in range(n):
-                acc = mx[i]
-                sa = acc + b[i]
-                for j in range(d):
-                    sa += V[i, j] * inputs[bi, s, j]
-                a[i] = sa
-                if gated:
-                    sz = acc + bz[i]
-                    for j in range(d):
-                        sz += Vz[i, j] * inputs[bi, s, j]
-                    az[i] = sz
-            _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
-            # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
-            if use_blas:
-                np.dot(M, Qb, P)
-            else:
-                _matmul_small4(M, Qb, P)
-            for i in range(n):
-                qi = Qb[i]
-                pi = P[i]
-                di = D[i]
-                for c in range(k):
-                    qi[c] = alpha * qi[c] + di * pi[c]
-            x, xn = xn, x
-            if not _all_finite(x):
-                dv = t
-                break
-            if _lyap_is_qr_time(t, transient, total, every):
-                if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
-                    dv = t
-                    break
-                _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])
-        _lyap_store(bb, dv, x, Qb, Sb, h, Q, S, diverged_at)
+    if B == 1:
+        if diverged_at[0] < 0:
+            _lyapunov_one(B - B, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q, S, t0, transient,
+                          total, every, blocks, hist, diverged_at, use_blas, use_lapack)
+    else:
+        for bb in prange(B):
+            if diverged_at[bb] < 0:
+                _lyapunov_one(np.int64(bb), h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q, S, t0,
+                              transient, total, every, blocks, hist, diverged_at, use_blas, use_lapack)

@@ -17,6 +17,7 @@ from numba import njit, prange
 from numba.extending import register_jitable  # noqa: E402
 
 from rnndyn.kernels.params import LOGISTIC, QUADRATIC
+from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 
 
 @register_jitable
@@ -33,7 +34,7 @@ def map1d_step(kind, p, x):
     return p * min(x, 1.0 - x)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=_PARALLEL)
 def bifurcation(kind, params, x0, transient, out):
     """Orbit diagram: for each parameter, iterate from ``x0`` and keep the tail.
 

@@ -26,12 +26,15 @@ from numba import njit, prange, types
 
 from rnndyn.kernels.cpu.common import (
     _all_finite,
+    _copy_mat,
+    _copy_vec,
     _lyap_after_qr,
     _lyap_is_qr_time,
     _lyap_reortho,
     _lyap_store,
     _record_tangent_norms,
 )
+from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 
 f8_1 = types.float64[::1]
 f8_2 = types.float64[:, ::1]
@@ -75,7 +78,7 @@ def _map_simulate(h0, inputs, rule, p, stride, out, final, diverged_at):
         xn = np.empty(n)
         dv = np.int64(-1)
         if stride > 0:
-            out[bb, 0] = x
+            _copy_vec(out[bb, 0], x)
         for t in range(1, T + 1):
             if dv < 0:
                 rule(x, inputs[bi, t - 1], p, xn)
@@ -84,8 +87,8 @@ def _map_simulate(h0, inputs, rule, p, stride, out, final, diverged_at):
                     dv = t
                     x[:] = np.nan
             if stride > 0 and t % stride == 0:
-                out[bb, t // stride] = x
-        final[bb] = x
+                _copy_vec(out[bb, t // stride], x)
+        _copy_vec(final[bb], x)
         diverged_at[bb] = dv
 
 
@@ -132,8 +135,8 @@ def _map_tangent(h0, inputs, rule, jac, p, vecs, norm_kind, final, jac_out, norm
                     vec_norms[bb, t, c] = np.nan
                 continue
             _record_tangent_norms(A, vecs, norm_kind, norms[bb], vec_norms[bb], t, At, S, AV)
-        final[bb] = x
-        jac_out[bb] = A
+        _copy_vec(final[bb], x)
+        _copy_mat(jac_out[bb], A)
         diverged_at[bb] = dv
 
 
@@ -202,7 +205,7 @@ def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     fn, sig, parallel = _LAZY[name]
-    disp = njit(sig, cache=True, parallel=parallel)(fn) if parallel else njit(sig, cache=True)(fn)
+    disp = njit(sig, cache=True, parallel=_PARALLEL)(fn) if parallel else njit(sig, cache=True)(fn)
     globals()[name] = disp
     return disp
 

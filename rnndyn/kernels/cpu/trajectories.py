@@ -14,6 +14,8 @@ from rnndyn.kernels.cpu.common import (
     _block_step,
     _block_step_2d,
     _check_block,
+    _copy_mat,
+    _copy_vec,
     _matmul_small,
     _record_tangent_norms,
     _state_and_derivative,
@@ -164,8 +166,8 @@ def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, 
                 vec_norms[bb, t, c] = np.nan
             continue
         _record_tangent_norms(A, vecs, norm_kind, norms[bb], vec_norms[bb], t, At, S, AV)
-    final[bb] = h
-    jac[bb] = A
+    _copy_vec(final[bb], h)
+    _copy_mat(jac[bb], A)
     diverged_at[bb] = dv
 
 
