@@ -13,7 +13,8 @@ One module per source document defines its figures (:data:`FIGURE_MODULES`):
 (Grosse, CSC321 Lecture 15) and :mod:`~rnndyn.figures.d2l` (Zhang et al., d2l
 §5.4); rnndyn's own figures follow: :mod:`~rnndyn.figures.sweeps` (where the
 AntisymmetricRNN is stable and critical, by a parameter sweep) and
-:mod:`~rnndyn.figures.chaos` (the transition to chaos of random networks).
+:mod:`~rnndyn.figures.chaos` (the transition to chaos of random networks) and
+:mod:`~rnndyn.figures.training` (the slow points of a trained flip-flop).
 :func:`_load_all` imports them, so registering a new figure is one
 decorator. This is the layer that both computes (:mod:`rnndyn.analysis`) and
 draws (:mod:`rnndyn.plots`). References: see :mod:`rnndyn.references`.
@@ -54,6 +55,7 @@ FIGURE_MODULES = [
     "rnndyn.figures.d2l",  # Zhang et al., Dive into Deep Learning §5.4
     "rnndyn.figures.sweeps",  # parameter sweeps over the cells of Chang et al., ICLR 2019
     "rnndyn.figures.chaos",  # random tanh networks and the transition to chaos
+    "rnndyn.figures.training",  # a trained network opened up: slow points (Sussillo & Barak 2013)
 ]
 
 

@@ -138,11 +138,13 @@ def test_one_module_per_source_document():
     from rnndyn.references import REFERENCES, SOURCE_DOCUMENTS
 
     # the source documents' modules, then rnndyn's own figures (which cite the works they follow)
-    assert figures.FIGURE_MODULES == [*SOURCE_DOCUMENTS.values(), "rnndyn.figures.sweeps", "rnndyn.figures.chaos"]
+    assert figures.FIGURE_MODULES == [*SOURCE_DOCUMENTS.values(), "rnndyn.figures.sweeps", "rnndyn.figures.chaos",
+                                      "rnndyn.figures.training"]
     assert set(SOURCE_DOCUMENTS) <= set(REFERENCES)
     cites = {"rnndyn.figures.chang2019": "Chang et al., ICLR 2019", "rnndyn.figures.smerity": "Smerity",
              "rnndyn.figures.csc321": "Grosse, CSC321 Lecture 15", "rnndyn.figures.d2l": "Zhang et al., Dive into",
-             "rnndyn.figures.sweeps": "Chang et al., ICLR 2019", "rnndyn.figures.chaos": "Molgedey, Schuchhardt"}
+             "rnndyn.figures.sweeps": "Chang et al., ICLR 2019", "rnndyn.figures.chaos": "Molgedey, Schuchhardt",
+             "rnndyn.figures.training": "Sussillo & Barak"}
     for name, spec in figures.registry().items():
         module = spec.build.__module__
         assert module in figures.FIGURE_MODULES, name
