@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -388,3 +389,15 @@ def test_plots_validate_and_draw():
         P.plot_lyapunov_spectra([les, 3])
     with pytest.raises(ValidationError, match="labels"):
         P.plot_lyapunov_spectra([les], labels=["a", "b"])
+
+
+@pytest.mark.parametrize("e", [1e-170, 1e-200, 1e-300])
+def test_contractions_near_the_float64_floor_keep_their_exponents(e):
+    # the Householder norms of columns ~1e-170 square below the smallest double: computed from the column
+    # scaled by a power of two, the exponents are exact, as the LAPACK reference's are
+    W = np.array([[2.0, 0.0, 0.0], [0.0, e, e], [0.0, -e, e]])
+    cell = rd.VanillaRNN(W, activation="linear")
+    exact = [math.log(2.0), math.log(math.sqrt(2.0) * e), math.log(math.sqrt(2.0) * e)]
+    for backend in ("cpu", "reference"):
+        les = rd.lyapunov_spectrum(cell, [1.0, 1.0, 1.0], steps=10, backend=backend)
+        np.testing.assert_allclose(les.exponents, exact, rtol=1e-13, err_msg=backend)

@@ -315,6 +315,42 @@ def _reflect(A, Vh, w, j):
             ai[c] -= vi * w[c]
 
 
+#: Bounds on a column's sum of squares inside which _qr_cols computes its norm unscaled.
+_QR_SAFE_LO = 2.0 ** -960
+_QR_SAFE_HI = 2.0 ** 960
+
+
+@njit(cache=True, error_model="numpy")
+def _qr_col_scaled(A, Vh, rdiag, j):
+    """Householder reflector of column j of A from the column scaled by a power of two near its max |entry|:
+    v, τ and the scaled β are those of the unscaled column, β = scaled β · 2^e. Writes Vh[:, j] and rdiag[j]."""
+    n = A.shape[0]
+    amax = 0.0
+    for i in range(j, n):
+        amax = max(amax, abs(A[i, j]))
+    if not amax > 0.0:  # a zero column (or NaN): nothing to reflect
+        Vh[j, j] = 0.0
+        rdiag[j] = A[j, j]
+        return
+    e, s1, s2 = _pow2_scale(amax)
+    a0 = A[j, j] * s1 * s2
+    sigma = 0.0
+    for i in range(j + 1, n):
+        t = A[i, j] * s1 * s2
+        sigma += t * t
+    if sigma == 0.0:
+        Vh[j, j] = 0.0
+        rdiag[j] = A[j, j]
+        return
+    norm = math.sqrt(a0 * a0 + sigma)
+    beta = -norm if a0 >= 0.0 else norm
+    d = a0 - beta
+    for i in range(j + 1, n):
+        Vh[i, j] = (A[i, j] * s1 * s2) / d
+    Vh[j, j] = (beta - a0) / beta
+    rdiag[j] = math.ldexp(beta, e)
+
+
 @njit(cache=True, error_model="numpy")
 def _qr_cols(A, Vh, w, rdiag):
     """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
@@ -335,6 +371,14 @@ def _qr_cols(A, Vh, w, rdiag):
         sigma = 0.0
         for i in range(j + 1, n):
             sigma += A[i, j] * A[i, j]
+        ss = a0 * a0 + sigma
+        if not (_QR_SAFE_LO < ss < _QR_SAFE_HI):
+            # squares near the ends of the float64 range (entries below ~1e-145 or above ~1e145) lose the norm
+            # to underflow or overflow: the same reflector from the column scaled by a power of two (exact)
+            _qr_col_scaled(A, Vh, rdiag, j)
+            if Vh[j, j] != 0.0 and j + 1 < k:
+                _reflect(A, Vh, w, j)
+            continue
         if sigma == 0.0:
             tau = 0.0  # column already triangular: H_j = I
             rdiag[j] = a0
