@@ -24,6 +24,8 @@ from numba import njit, prange, types
 
 from rnndyn.kernels.cpu.common import (
     _all_finite,
+    _copy_mat,
+    _copy_vec,
     _matmul_small4,
     _pow2_scale,
     _reflect,
@@ -142,8 +144,8 @@ def _clv_sample(t, transient, every, x, Qb, Qs_b, Hs_b):
         return
     j = (t - transient) // every
     if j < Qs_b.shape[0]:
-        Qs_b[j] = Qb
-        Hs_b[j] = x
+        _copy_mat(Qs_b[j], Qb)  # loops, not slice assignment: see common._copy_vec
+        _copy_vec(Hs_b[j], x)
 
 
 @njit(cache=True)
@@ -151,7 +153,7 @@ def _clv_keep_r(t, transient, roff, Rb, R_b):
     """Store R of global step t as row t - transient - 1 - roff of the window's buffer, when it falls in it."""
     r = t - transient - 1 - roff
     if 0 <= r < R_b.shape[0]:
-        R_b[r] = Rb
+        _copy_mat(R_b[r], Rb)
 
 
 @njit(cache=True)
@@ -160,8 +162,8 @@ def _clv_store(bb, dv, x, Qb, h, Q, diverged_at):
         diverged_at[bb] = dv
         x[:] = np.nan
         Qb[:, :] = np.nan
-    h[bb] = x
-    Q[bb] = Qb
+    _copy_vec(h[bb], x)
+    _copy_mat(Q[bb], Qb)
 
 
 # ---- clv_forward ----
