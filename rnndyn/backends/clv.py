@@ -88,15 +88,9 @@ def clv_run(backend, family, args, h0, inputs, q0, transient, steps, transient_b
     """
     forward = backend.kernel("clv", family)
     backward = getattr(backend.kernels, "clv_backward")
-    # one compiled signature: the argument types every driver passes (writable C-ordered float64 arrays)
-    from rnndyn.backends.drivers import cell_args, kernel_array, map_args
-
-    if family == "cell":
-        pargs = tuple(cell_args(args))
-    elif family == "map":
-        pargs = tuple(map_args(args))
-    else:
-        pargs = tuple(kernel_array(a) if isinstance(a, np.ndarray) else a for a in args)
+    # ``args`` come normalised by the driver (cell_args / map_args: one compiled signature); an LSTM's arrays
+    # are made writable and C-ordered here
+    pargs = tuple(np.require(a, requirements=["C", "W"]) if isinstance(a, np.ndarray) else a for a in args)
     B, n = h0.shape
     k = q0.shape[1]
     W = steps + transient_backward

@@ -226,6 +226,7 @@ class KernelBackend(Backend):
         """Run ``covariant_lyapunov_vectors``; see :func:`rnndyn.backends.clv.clv_run`."""
         from rnndyn.backends.clv import clv_run
 
+        args = cell_args(args) if family == "cell" else map_args(args) if family == "map" else args
         return clv_run(self, family, args, *rest, **kw)
 
     def bptt(self, family, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
