@@ -215,7 +215,8 @@ def test_matrix_product_errors_and_overflow():
         norms.matrix_product(np.ones((0, 2, 2)))
     with pytest.raises(ValidationError, match="^mats:"):
         norms.matrix_product(np.ones((2, 2, 3)))
-    p = norms.matrix_product(np.stack([1e200 * np.eye(2)] * 3))
+    with pytest.warns(rd.DivergenceWarning, match="overflowed at factor 2 of 3"):
+        p = norms.matrix_product(np.stack([1e200 * np.eye(2)] * 3))
     assert p.norms[0] == 1e200 and np.isinf(p.norms[-1])
 
 
