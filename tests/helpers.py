@@ -50,7 +50,6 @@ def run_cli(*args, catch_exceptions: bool = True, **kwargs):
     stderr of a separate run.
     """
     from click.testing import CliRunner
-
     from rnndyn_cli.main import cli
 
     argv = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else [str(a) for a in args]
@@ -71,3 +70,21 @@ def assert_one_line_error(res, must: str = "") -> str:
     assert "Traceback" not in res.output
     assert must.lower() in err.lower(), (must, err)
     return err
+
+
+#: What must never reach a user's terminal: NumPy's and LAPACK's raw messages, tracebacks.
+RAW_WARNINGS = ("encountered in", "RuntimeWarning", "illegal value", "DGEBAL", "Traceback")
+
+
+def assert_clean(res, argv) -> None:
+    """Exit 0, or exit 2 with exactly one ``Error:`` line; no traceback or raw NumPy warning anywhere."""
+    err = res.stderr
+    assert res.exit_code in (0, 2), (argv, res.exit_code, err, res.exc_info)
+    assert not any(w in err or w in res.stdout for w in RAW_WARNINGS), (argv, err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    if res.exit_code == 2:
+        errors = [ln for ln in lines if ln.startswith("Error: ")]
+        assert len(errors) == 1 and lines[-1] == errors[0], (argv, err)
+    for ln in lines:
+        # a first run may compile and says so; nothing else may reach stderr
+        assert ln.startswith(("Error: ", "Warning: ", "notice: ", "wrote ", "compiling kernels")), (argv, ln)

@@ -257,28 +257,6 @@ def test_bifurcation(params, x0, family, backend):
     keep_promises(orbits1d.bifurcation, params, x0=x0, transient=5, keep=3, map=family, backend=backend)
 
 
-def test_escaping_orbits_are_reported_with_the_start_and_step():
-    with pytest.warns(rd.DivergenceWarning, match=r"x0 = 5.*step \d+"):
-        out = orbits1d.orbit("quadratic:0.15", 5.0, 30)
-    assert not np.isfinite(out[-1])
-    with pytest.warns(rd.DivergenceWarning, match=r"1 orbit of 2 .*x0 = 5"):
-        orbits1d.cobweb_diagram("quadratic:0.15", [0.5, 5.0], 30)
-    with pytest.warns(rd.DivergenceWarning, match=r"parameter = 2"):
-        res = orbits1d.bifurcation([0.15, 2.0], x0=0.5, transient=50, keep=3, map="quadratic")
-    assert np.isfinite(res.orbits[0]).all()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        orbits1d.orbit("quadratic:0.15", 0.5, 30)  # a bounded orbit says nothing
-
-
-def test_an_interval_too_wide_to_sample_is_refused_by_name():
-    for call in (lambda: orbits1d.fixed_points("logistic:3.5", (-1e308, 1e308)),
-                 lambda: orbits1d.compositions("logistic:3.5", (1,), (-1e308, 1e308)),
-                 lambda: orbits1d.cobweb_diagram("logistic:3.5", 0.5, 3, (-1e308, 1e308))):
-        with pytest.raises(rd.ValidationError, match=r"^interval: .*finite width"):
-            call()
-
-
 # --------------------------------------------------------------------------- growth experiments
 
 

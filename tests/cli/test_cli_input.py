@@ -15,20 +15,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-RAW_WARNINGS = ("encountered in", "RuntimeWarning", "illegal value", "DGEBAL", "Traceback")
-
-
-def assert_clean(res, argv) -> None:
-    """Exit 0, or exit 2 with exactly one ``Error:`` line; no traceback or raw NumPy warning anywhere."""
-    err = res.stderr
-    assert res.exit_code in (0, 2), (argv, res.exit_code, err, res.exc_info)
-    assert not any(w in err or w in res.stdout for w in RAW_WARNINGS), (argv, err)
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    if res.exit_code == 2:
-        errors = [ln for ln in lines if ln.startswith("Error: ")]
-        assert len(errors) == 1 and lines[-1] == errors[0], (argv, err)
-    for ln in lines:
-        assert ln.startswith(("Error: ", "Warning: ", "notice: ", "wrote ")), (argv, ln)
+from tests.helpers import assert_clean
 
 
 def _run(argv):
