@@ -24,40 +24,16 @@ from numba import njit, prange, types
 
 from rnndyn.kernels.cpu.common import (
     _all_finite,
+    _column_norm,
     _copy_mat,
     _copy_vec,
     _matmul_small4,
-    _pow2_scale,
     _reflect,
     _state_and_derivative,
 )
 from rnndyn.kernels.cpu.maps import JAC, RULE, _matmul_plain, f8_1, f8_2, f8_3, i8, i8_1
 
 f8_4 = types.float64[:, :, :, ::1]
-
-
-@njit(cache=True, error_model="numpy")
-def _column_norm(A, j):
-    """‖A[j:, j]‖, scaled by a power of two so that neither 1e-170 nor 1e170 entries under- or overflow."""
-    n = A.shape[0]
-    amax = 0.0
-    for i in range(j, n):
-        v = abs(A[i, j])
-        if not v <= amax:
-            amax = v
-    if amax == 0.0 or not math.isfinite(amax):
-        return amax
-    if 1e-150 < amax < 1e150:
-        s = 0.0
-        for i in range(j, n):
-            s += A[i, j] * A[i, j]
-        return math.sqrt(s)
-    e, s1, s2 = _pow2_scale(amax)
-    s = 0.0
-    for i in range(j, n):
-        v = (A[i, j] * s1) * s2
-        s += v * v
-    return math.ldexp(math.sqrt(s), e)
 
 
 @njit(cache=True, error_model="numpy")

@@ -321,34 +321,27 @@ _QR_SAFE_HI = 2.0 ** 960
 
 
 @njit(cache=True, error_model="numpy")
-def _qr_col_scaled(A, Vh, rdiag, j):
-    """Householder reflector of column j of A from the column scaled by a power of two near its max |entry|:
-    v, τ and the scaled β are those of the unscaled column, β = scaled β · 2^e. Writes Vh[:, j] and rdiag[j]."""
+def _column_norm(A, j):
+    """‖A[j:, j]‖, scaled by a power of two so that neither 1e-170 nor 1e170 entries under- or overflow."""
     n = A.shape[0]
     amax = 0.0
     for i in range(j, n):
-        amax = max(amax, abs(A[i, j]))
-    if not amax > 0.0:  # a zero column (or NaN): nothing to reflect
-        Vh[j, j] = 0.0
-        rdiag[j] = A[j, j]
-        return
+        v = abs(A[i, j])
+        if not v <= amax:
+            amax = v
+    if amax == 0.0 or not math.isfinite(amax):
+        return amax
+    if 1e-150 < amax < 1e150:
+        s = 0.0
+        for i in range(j, n):
+            s += A[i, j] * A[i, j]
+        return math.sqrt(s)
     e, s1, s2 = _pow2_scale(amax)
-    a0 = A[j, j] * s1 * s2
-    sigma = 0.0
-    for i in range(j + 1, n):
-        t = A[i, j] * s1 * s2
-        sigma += t * t
-    if sigma == 0.0:
-        Vh[j, j] = 0.0
-        rdiag[j] = A[j, j]
-        return
-    norm = math.sqrt(a0 * a0 + sigma)
-    beta = -norm if a0 >= 0.0 else norm
-    d = a0 - beta
-    for i in range(j + 1, n):
-        Vh[i, j] = (A[i, j] * s1 * s2) / d
-    Vh[j, j] = (beta - a0) / beta
-    rdiag[j] = math.ldexp(beta, e)
+    s = 0.0
+    for i in range(j, n):
+        v = (A[i, j] * s1) * s2
+        s += v * v
+    return math.ldexp(math.sqrt(s), e)
 
 
 @njit(cache=True, error_model="numpy")
@@ -374,12 +367,19 @@ def _qr_cols(A, Vh, w, rdiag):
         ss = a0 * a0 + sigma
         if not (_QR_SAFE_LO < ss < _QR_SAFE_HI):
             # squares near the ends of the float64 range (entries below ~1e-145 or above ~1e145) lose the norm
-            # to underflow or overflow: the same reflector from the column scaled by a power of two (exact)
-            _qr_col_scaled(A, Vh, rdiag, j)
-            if Vh[j, j] != 0.0 and j + 1 < k:
-                _reflect(A, Vh, w, j)
-            continue
-        if sigma == 0.0:
+            # to underflow or overflow: a scaled norm, and the reflector by division, not by a reciprocal
+            norm = _column_norm(A, j)
+            if norm == abs(a0):  # nothing below the diagonal counts: H_j = I
+                tau = 0.0
+                rdiag[j] = a0
+            else:
+                beta = -norm if a0 >= 0.0 else norm
+                tau = (beta - a0) / beta
+                den = a0 - beta
+                for i in range(j + 1, n):
+                    Vh[i, j] = A[i, j] / den
+                rdiag[j] = beta
+        elif sigma == 0.0:
             tau = 0.0  # column already triangular: H_j = I
             rdiag[j] = a0
         else:
