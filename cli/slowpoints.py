@@ -39,7 +39,7 @@ def slowpoints(run, n_starts, noise, tol, iters, trajectories, seed, out, dpi, a
     import rnndyn as rd
 
     from .errors import fail
-    from .output import check_out_suffix, emit_json, write_figure
+    from .output import check_out_suffix, emit_json, progress_bar, write_figure
 
     if out:
         check_out_suffix(out)
@@ -48,8 +48,10 @@ def slowpoints(run, n_starts, noise, tol, iters, trajectories, seed, out, dpi, a
     r = rd.load_run(run)
     task = rd.analysis.train.task_of(r)
     X = task.X_test[:max(trajectories, 1)]
-    sp = rd.slow_points(r.cell, x=np.zeros(task.d), inputs=X, n_starts=n_starts, noise=noise, tol=tol,
-                        iters=iters, rng=seed)
+    with progress_bar("slow points", 1000) as bar:
+        # the total grows once the candidates to polish are known: the bar shows the fraction done
+        sp = rd.slow_points(r.cell, x=np.zeros(task.d), inputs=X, n_starts=n_starts, noise=noise, tol=tol,
+                            iters=iters, rng=seed, progress=lambda done, total: bar.advance_to(1000 * done // total))
     if out:
         from rnndyn.plots.train import plot_slow_points
 

@@ -27,6 +27,9 @@ from rnndyn.systems.cells import AntisymmetricRNN, EulerRNN, VanillaRNN
 
 __all__ = ["SlowPoints", "slow_points"]
 
+#: Groups the searches are run in when a ``progress`` callback is given.
+_PROGRESS_GROUPS = 16
+
 
 @dataclass(frozen=True, eq=False)
 class SlowPoints:
@@ -134,7 +137,7 @@ def _dedupe(H, q, tol):
 
 def slow_points(cell, x=None, starts=None, inputs=None, n_starts=1024, noise=0.0, tol=1e-10, iters=2000, lr=1e-2,
                 decay=200.0, unique_tol=1e-3, polish=True, candidate_q=1e-4, neutral_tol=NEUTRAL_TOL, rng=0,
-                backend="cpu") -> SlowPoints:
+                backend="cpu", *, progress=None) -> SlowPoints:
     """Slow and fixed points of a cell under a constant input, from many starts.
 
     Parameters
@@ -169,6 +172,10 @@ def slow_points(cell, x=None, starts=None, inputs=None, n_starts=1024, noise=0.0
         As in :func:`classify_map`.
     rng : None, int or numpy.random.Generator
     backend : {"cpu", "reference"}
+    progress : callable, optional
+        ``progress(done, total)`` is called as the searches finish (in groups,
+        ``total`` = the number of starts) and then once per polished candidate
+        (``total`` grows by the number of candidates once they are known).
 
     Returns
     -------
@@ -193,6 +200,8 @@ def slow_points(cell, x=None, starts=None, inputs=None, n_starts=1024, noise=0.0
     if not isinstance(cell, (VanillaRNN, EulerRNN, AntisymmetricRNN)):
         raise ArgumentTypeError(f"cell: expected a VanillaRNN, EulerRNN or AntisymmetricRNN, got {_describe(cell)}")
     choice(backend, "backend", {"cpu", "reference"})
+    if progress is not None and not callable(progress):
+        raise ArgumentTypeError(f"progress: expected a callable progress(done, total), got {_describe(progress)}")
     n, d = cell.n, cell.d
     if x is None:
         xv = np.zeros(d) if d else None
@@ -239,20 +248,33 @@ def slow_points(cell, x=None, starts=None, inputs=None, n_starts=1024, noise=0.0
         from rnndyn.kernels.numpy.slow_points import slow_points_adam
     M = np.array(p.M, dtype=np.float64, order="C")  # a writeable copy: one compiled specialisation
     S = H.shape[0]
-    chunk = -(-S // max(1, min(S, numba.get_num_threads())))
-    with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
-        slow_points_adam(H, float(p.alpha), float(p.eps), int(p.act), bool(p.gated), M,
-                         np.ascontiguousarray(c, dtype=np.float64), np.ascontiguousarray(cz, dtype=np.float64),
-                         iters, lr, 0.9, 0.999, 1e-8, decay, min(tol, candidate_q) * 1e-3, q_out, steps, chunk)
+    threads = max(1, min(S, numba.get_num_threads()))
+    # With a callback the starts run in groups (each a whole number of per-thread chunks, so every
+    # search is the same computation as in one call); without one, in a single call.
+    groups = _PROGRESS_GROUPS if progress is not None else 1
+    group = max(threads, -(-S // groups))
+    c = np.ascontiguousarray(c, dtype=np.float64)
+    cz = np.ascontiguousarray(cz, dtype=np.float64)
+    for s0 in range(0, S, group):
+        s1 = min(S, s0 + group)
+        Hg, qg, sg = H[s0:s1], q_out[s0:s1], steps[s0:s1]
+        with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
+            slow_points_adam(Hg, float(p.alpha), float(p.eps), int(p.act), bool(p.gated), M, c, cz,
+                             iters, lr, 0.9, 0.999, 1e-8, decay, min(tol, candidate_q) * 1e-3, qg, sg,
+                             -(-(s1 - s0) // threads))
+        if progress is not None:
+            progress(s1, S)
     q_starts = q_out.copy()
     cand = np.flatnonzero(np.isfinite(q_out) & (q_out < max(candidate_q, tol)))
     cand = cand[_dedupe(H[cand], q_out[cand], unique_tol)] if cand.size else cand
     pts, qs = [], []
-    for i in cand:
+    for j, i in enumerate(cand):
         h, q = (_lm_polish(cell, xv, H[i].copy()) if polish else (H[i], float(q_out[i])))
         if q < tol:
             pts.append(h)
             qs.append(q)
+        if progress is not None:
+            progress(S + j + 1, S + len(cand))
     P = np.array(pts).reshape(-1, n)
     Q = np.array(qs, dtype=np.float64)
     keep = _dedupe(P, Q, unique_tol) if len(Q) else np.zeros(0, np.int64)

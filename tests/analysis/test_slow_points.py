@@ -152,3 +152,18 @@ def test_trained_flip_flop_has_eight_stable_memory_states():
     U, c = run.readout
     patterns = {tuple(np.sign(U @ h + c).astype(int)) for h in sinks}
     assert patterns == set(itertools.product((-1, 1), repeat=3))
+
+
+def test_progress_reports_every_search_and_changes_no_result():
+    cell = rd.VanillaRNN(2.0 * np.eye(2))
+    calls = []
+    with_cb = rd.slow_points(cell, n_starts=100, rng=0, progress=lambda done, total: calls.append((done, total)))
+    plain = rd.slow_points(cell, n_starts=100, rng=0)
+    np.testing.assert_array_equal(with_cb.q_starts, plain.q_starts)
+    np.testing.assert_array_equal(with_cb.states, plain.states)
+    searches = [c for c in calls if c[1] == 100]
+    assert len(searches) > 1 and searches[-1] == (100, 100)
+    assert [d for d, _ in searches] == sorted(d for d, _ in searches)
+    assert calls[-1][0] == calls[-1][1] > 100  # then one call per polished candidate
+    with pytest.raises(ArgumentTypeError, match="^progress: expected a callable"):
+        rd.slow_points(cell, n_starts=4, progress=3)

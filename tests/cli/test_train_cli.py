@@ -89,6 +89,18 @@ def test_slowpoints_of_a_saved_run(tmp_path):
     assert all(p["max_abs_eigenvalue"] < 1 and p["q"] < 1e-10 for p in sinks)
 
 
+def test_slowpoints_draws_a_bar_on_a_terminal(tmp_path, monkeypatch):
+    import rnndyn_cli.output as output
+
+    path = _memory_run(tmp_path)
+    monkeypatch.setattr(output, "progress_enabled", lambda: True)
+    res = run_cli("slowpoints", str(path), "--starts", "64")
+    assert res.exit_code == 0, res.output
+    assert "slow points" in res.stderr  # off a terminal, click prints the label once
+    monkeypatch.setattr(output, "progress_enabled", lambda: False)
+    assert "slow points" not in run_cli("slowpoints", str(path), "--starts", "64").stderr
+
+
 def test_bad_arguments_are_one_line_errors(tmp_path):
     assert_one_line_error(run_cli(*TINY, "--lr", "0"), "--lr")
     assert_one_line_error(run_cli(*TINY, "--cell", "vanilla", "--gated"), "--gated")
