@@ -2,12 +2,15 @@
 
     python benchmarks/cold_start.py                 # the whole table, markdown on stdout
     python benchmarks/cold_start.py --only phase gradients --repeat 5
+    python benchmarks/cold_start.py --only help info      # start-up alone
 
 Each run is a fresh process (``python -m rnndyn_cli.main ...``) in a scratch folder, so
 the times include interpreter start, imports, compilation or cache loading, the work
 and writing any figure: what a user waits for. "cold" gets a new, empty
 NUMBA_CACHE_DIR per command (one run unless --cold-repeat); "warm" reuses that
-command's filled cache (median of --repeat runs). Seconds per kernel: ``rnndyn compile --json``.
+command's filled cache (median of --repeat runs). The rows marked "(after `CMD`)" are a new option
+combination: CMD at its defaults fills the cache first, and "cold" is the new combination's first
+run (the target: its warm time + 0.5 s at most). Seconds per kernel: ``rnndyn compile --json``.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ import sys
 import tempfile
 import time
 
-#: (label, argv, run cold too)
+#: (label, argv, cold): cold True = a first run with an empty cache; False = none (the cache is primed
+#: with a tiny run); a list = the command line run first (untimed) to fill the cache, then this one's
+#: first run is the "cold" column: the cost of a new option combination once the defaults are cached.
 COMMANDS = (
+    ("--help", ["--help"], True),
+    ("info", ["info"], True),
     ("phase --matrix W0 --gamma 0.15", ["phase", "--matrix", "W0", "--gamma", "0.15"], True),
     ("stability", ["stability"], True),
     ("spectrum", ["spectrum"], True),
@@ -32,6 +39,10 @@ COMMANDS = (
     ("cobweb --map logistic:3.5", ["cobweb", "--map", "logistic:3.5"], True),
     ("figures --quick", ["figures", "--quick", "--outdir", "figs"], True),
     ("gradients --size 1024 --steps 1000", ["gradients", "--size", "1024", "--steps", "1000"], False),
+    ("gradients --activation linear --init normal:3 --steps 2000 (after `gradients`)",
+     ["gradients", "--activation", "linear", "--init", "normal:3", "--steps", "2000"], ["gradients"]),
+    ("lyapunov --cell vanilla --steps 2000 (after `lyapunov`)",
+     ["lyapunov", "--cell", "vanilla", "--steps", "2000"], ["lyapunov"]),
 )
 
 
@@ -62,18 +73,24 @@ def machine() -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="*", default=None, help="labels' first words to run (default: all)")
+    ap.add_argument("--only", nargs="*", default=None, help="commands to run, by name (help, info, phase, ...; default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="warm runs per command (median)")
     ap.add_argument("--cold-repeat", type=int, default=1, help="cold runs per command (median)")
     args = ap.parse_args(argv)
     rows = []
     print(machine(), file=sys.stderr)
     for label, cmd, cold_too in COMMANDS:
-        if args.only and label.split()[0] not in args.only and label not in args.only:
+        if args.only and cmd[0].lstrip("-") not in args.only and label not in args.only:
             continue
         with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as cwd:
             cold = []
-            if cold_too:
+            if isinstance(cold_too, list):  # a new option combination: the defaults' kernels cached first
+                for _ in range(args.cold_repeat):
+                    for f in os.listdir(cache):
+                        subprocess.run(["rm", "-rf", os.path.join(cache, f)], check=True)
+                    _time(cold_too, cache, cwd)
+                    cold.append(_time(cmd, cache, cwd))
+            elif cold_too:
                 for _ in range(args.cold_repeat):
                     for f in os.listdir(cache):  # an empty cache for every cold run
                         subprocess.run(["rm", "-rf", os.path.join(cache, f)], check=True)
@@ -83,12 +100,14 @@ def main(argv=None) -> int:
             warm = [_time(cmd, cache, cwd) for _ in range(args.repeat)]
         row = (label, statistics.median(cold) if cold else None, statistics.median(warm))
         rows.append(row)
-        print(f"{label:<38} cold {'-' if row[1] is None else f'{row[1]:.1f} s':>8}  warm {row[2]:.2f} s",
-              file=sys.stderr, flush=True)
+        print(f"{label:<38} cold {'-' if row[1] is None else f'{row[1]:.1f} s':>8}  warm {row[2]:.2f} s "
+              f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     print(f"| command | cold (s, {args.cold_repeat} run) | warm (s, median of {args.repeat}) |")
     print("|---|---:|---:|")
     for label, cold, warm in rows:
-        print(f"| `rnndyn {label}` | {'–' if cold is None else f'{cold:.1f}'} | {warm:.2f} |")
+        command, _, after = label.partition(" (")
+        print(f"| `rnndyn {command}`{' (' + after if after else ''} | {'–' if cold is None else f'{cold:.1f}'} "
+              f"| {warm:.2f} |")
     print(f"\n{machine().replace('at the start', 'at the end')}")
     return 0
 

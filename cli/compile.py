@@ -21,6 +21,7 @@ _RUN = "run.json"
 
 WORKLOADS = (
     ("phase", ["phase", "--matrix", "W0", "--gamma", "0.15", "--json"]),
+    ("basins", ["basins", "--grid", "4", "--steps", "3", "--json"]),
     ("gradients", ["gradients", "--size", "4", "--steps", "3", "--json"]),
     ("lyapunov", ["lyapunov", "--size", "4", "--steps", "5", "--transient", "1", "--json"]),
     ("lyapunov --cell henon", ["lyapunov", "--cell", "henon", "--steps", "5", "--transient", "1", "--json"]),

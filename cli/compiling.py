@@ -150,6 +150,52 @@ class _Ticker:
 _WATCH: CompileWatch | None = None
 
 
+def watch_for(command: str | None) -> None:
+    """Announce compilation while ``command`` runs: :func:`watch` now if numba is loaded, else once it is.
+
+    Importing numba only to listen costs a command that never compiles (``stability``, ``spectrum``,
+    a help text) about half a second; nothing can compile before numba is imported, so the listener
+    is installed right after numba's own import, by a finder that steps aside after that one use.
+    """
+    if "numba" in sys.modules:
+        watch().command = command
+        return
+    for finder in sys.meta_path:
+        if isinstance(finder, _AfterNumbaImport):
+            finder.command = command
+            return
+    sys.meta_path.insert(0, _AfterNumbaImport(command))
+
+
+class _AfterNumbaImport:
+    """A meta-path finder that finds nothing itself: it wraps numba's loader to call :func:`watch` after it."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "numba":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader, command = spec.loader, self.command
+
+        class _Then(type(loader)):
+            def exec_module(self, module):
+                super().exec_module(module)
+                watch().command = command
+
+        try:
+            loader.__class__ = _Then
+        except TypeError:  # a loader whose class cannot be swapped: listen from the next command on
+            pass
+        return spec
+
+
 def watch() -> CompileWatch:
     """Install (once per process) the listener that announces compilation on stderr; return it."""
     global _WATCH

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -18,10 +20,19 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _no_cuda_driver() -> bool:
+    """True where no CUDA GPU can be visible: Linux without NVIDIA's device files (nor WSL's) and no simulator.
+
+    numba-cuda takes seconds to import only to find no driver; elsewhere (or with a driver) it is asked.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
+        return False
+    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
+
+
 def collect_info() -> dict:
     import numba
     import numpy
-    import scipy
 
     import rnndyn
     from rnndyn.backends import available_backends, cuda_available
@@ -31,11 +42,11 @@ def collect_info() -> dict:
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "matplotlib": _version("matplotlib"),  # from the metadata: importing matplotlib costs a second
+        "scipy": _version("scipy"),  # SciPy and matplotlib from their metadata: importing them costs a second
+        "matplotlib": _version("matplotlib"),
         "click": _version("click"),
         "backends": list(available_backends()),
-        "cuda_gpu_visible": cuda_available(),
+        "cuda_gpu_visible": not _no_cuda_driver() and cuda_available(),
         "numba_threads": numba.get_num_threads(),
     }
     # The threading layer is known once numba has started its threads; starting them compiles nothing.

@@ -7,7 +7,7 @@ import math
 import click
 
 import rnndyn as rd
-from rnndyn.analysis.stability import format_eigenvalues
+from rnndyn.formatting import format_eigenvalues
 
 from .model import check_unused_cell_options, model_line, option_given, origin_is_fixed, resolve_cell
 from .options import (

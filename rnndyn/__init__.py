@@ -61,6 +61,7 @@ _EXPORTS = {
     "rnndyn.analysis.stability": ["JacobianSpectrum", "StabilityReport", "jacobian_spectrum", "stability"],
     "rnndyn.analysis.fixed_points": ["Continuum", "FixedPoint", "FixedPoints", "fixed_points"],
     "rnndyn.analysis.phase": ["PhasePortrait", "phase_portrait"],
+    "rnndyn.analysis.basins": ["Basins", "basins"],
     "rnndyn.analysis.sweep": ["SweepResult", "sweep"],
     "rnndyn.analysis.chaos": ["ChaosSweep", "mean_field_lyapunov", "transition_to_chaos"],
     "rnndyn.analysis.train": ["Task", "TrainResult", "load_run", "make_cell", "make_task", "save_run", "train"],

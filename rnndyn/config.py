@@ -75,11 +75,14 @@ BPTT_WORKSPACE_CACHE_BYTES: int = 256 * 2**20
 QR_LAPACK_MIN_N: int = 64
 
 #: "auto" backend: use CUDA only when a GPU is visible and the work
-#: (B * T * n * n multiply-adds) is at least this large.
+#: (B * T * n * n multiply-adds) is at least this large. An estimate (the work at
+#: which a transfer and a launch stop dominating), not yet measured on a GPU.
 CUDA_MIN_WORK: float = 1e9
 
-#: CUDA launch geometry.
+#: CUDA launch geometry: threads per block of the grid-stride launches, read by the
+#: "cuda" backend at every call (tests set it small so that several blocks run).
 CUDA_THREADS_PER_BLOCK: int = 128
-#: n from which a CUDA kernel uses a block per trajectory (shared memory)
-#: instead of a thread per trajectory.
-CUDA_BLOCK_PER_TRAJECTORY_MIN_N: int = 16
+#: bptt on CUDA: n from which a block of threads runs each sequence (its matvecs through
+#: shared memory) instead of one thread per sequence. A thread per sequence keeps the
+#: whole δ_t and h_t in its own loops, which stops paying past a warp's width of state.
+CUDA_BPTT_BLOCK_MIN_N: int = 33

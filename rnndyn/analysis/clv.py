@@ -281,7 +281,7 @@ def covariant_lyapunov_vectors(system, h0, inputs=None, steps=None, transient=0,
             raise MemoryLimitError(
                 f"the triangular factors of {W} steps of {B} trajectories ({k} × {k} each) do not fit next to the "
                 f"covariant vectors in rnndyn.config.MEMORY_LIMIT_BYTES, even checkpointed; {suggestion}")
-    run = kernel_for("clv", prep.family, backend, work=float(B) * total * n * n * k)
+    run = kernel_for("clv", prep.family, backend, work=float(B) * total * n * n * k, n=n)
     on_progress = None
     chunks = 1
     if progress is not None:
@@ -441,7 +441,7 @@ def finite_time_lyapunov(system, h0, inputs=None, steps=None, window=None, trans
     B, n = prep.h0.shape
     k = n if k is None else as_int(k, "k", minimum=1, maximum=n)
     check_memory(8.0 * B * m * k, f"{m} windows of {k} exponents for {B} trajectories", "pass a larger window")
-    run = kernel_for("lyapunov", prep.family, backend, work=float(B) * (transient + steps) * n * n * k)
+    run = kernel_for("lyapunov", prep.family, backend, work=float(B) * (transient + steps) * n * n * k, n=n)
     edges = on_chunk = None
     if progress is not None:
         if not callable(progress):

@@ -57,7 +57,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 
 from rnndyn._validate import _describe, as_float, as_int, as_real_array, as_rng, check_memory
 from rnndyn.analysis.stability import _eigvals
@@ -403,6 +402,8 @@ def _solve_all(G, Jac, starts, aim, tol, residual):
     equivalent equation).
     """
     H, f = _lm_solve(G, Jac, starts.copy(), aim, _LM_ITERATIONS)
+    if not np.all(f <= aim):
+        import scipy.optimize  # only for stragglers: SciPy's optimisers take a second to import on a busy machine
     for i in np.flatnonzero(~(f <= aim)):
         h_i = starts[i]
         with warnings.catch_warnings():
@@ -630,6 +631,8 @@ def _affine(A, c, point, residual, starts, tol, names, act):
 
 
 def _linprog(cost, A_ub, b_ub, bounds):
+    import scipy.optimize
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return scipy.optimize.linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")

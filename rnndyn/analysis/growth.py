@@ -240,13 +240,13 @@ def growth_verdict(norms, band=KEEP_BAND) -> tuple[float, str, int]:
     return rate, ("vanishes" if lr < -band else "explodes" if lr > band else "keeps its norm"), -1
 
 
-def _linear_tangent_norms(W: np.ndarray, steps: int) -> np.ndarray:
+def _linear_tangent_norms(W: np.ndarray, steps: int, backend="auto") -> np.ndarray:
     # The tangent of h -> W h is W^t itself: the kernel's repeated product is the matrix power.
-    return tangent(VanillaRNN(W, activation="linear"), np.zeros(W.shape[0]), steps=steps).norms
+    return tangent(VanillaRNN(W, activation="linear"), np.zeros(W.shape[0]), steps=steps, backend=backend).norms
 
 
 def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *, eps=0.1, gamma=0.0,
-                activation="tanh", h0=None, progress=None) -> NormGrowth:
+                activation="tanh", h0=None, progress=None, backend="auto") -> NormGrowth:
     """How the norm of repeated products grows or decays, one curve per initialisation.
 
     Parameters
@@ -271,6 +271,8 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
         Initial state; by default N(0, 1/n) entries (‖h0‖ ≈ 1).
     progress : callable, optional
         Called with each initialisation's spec once its curves are computed.
+    backend : str
+        Where the kernels run (:func:`rnndyn.get_backend`; ``"reference"``: their NumPy twins).
 
     Returns
     -------
@@ -340,9 +342,9 @@ def norm_growth(inits=DEFAULT_INITS, size=64, steps=64, cell="linear", rng=0, *,
             cells = [cls(W, **kw) for W in Ws]
         mat_rows, jac_rows = [], []
         for i, (spec, W) in enumerate(zip(inits, Ws)):
-            mat_rows.append(_linear_tangent_norms(W, T))
+            mat_rows.append(_linear_tangent_norms(W, T, backend))
             if cells is not None:
-                jac_rows.append(tangent(cells[i], h, steps=T).norms)
+                jac_rows.append(tangent(cells[i], h, steps=T, backend=backend).norms)
             if progress is not None:
                 progress(spec)
         mat = np.array(mat_rows)
@@ -380,7 +382,7 @@ class PowerSnapshots:
     norms: np.ndarray
 
 
-def power_snapshots(W, times=(0, 1, 4, 16, 64), h0=None) -> PowerSnapshots:
+def power_snapshots(W, times=(0, 1, 4, 16, 64), h0=None, backend="auto") -> PowerSnapshots:
     """``W^t h_0`` at chosen t, run as a linear RNN (h_0 = I by default: the powers themselves).
 
     Parameters
@@ -391,6 +393,8 @@ def power_snapshots(W, times=(0, 1, 4, 16, 64), h0=None) -> PowerSnapshots:
     h0 : array_like, shape (n, m), optional
         Initial states as columns; the identity by default (Smerity's simplified
         RNN: no inputs, no bias, identity activation, ``h_0 = I``).
+    backend : str
+        Where the kernels run (:func:`rnndyn.get_backend`; ``"reference"``: their NumPy twins).
 
     Returns
     -------
@@ -421,7 +425,7 @@ def power_snapshots(W, times=(0, 1, 4, 16, 64), h0=None) -> PowerSnapshots:
     check_memory(8.0 * H0.shape[1] * n * ((T + 1) + ts.size), f"{T + 1} powers of a {n} x {n} matrix "
                  f"and {ts.size} snapshots", "ask for fewer or smaller times, or a smaller matrix")
     # One trajectory per column of h0; simulate's states are (m, T+1, n).
-    traj = simulate(VanillaRNN(W, activation="linear"), H0.T, steps=T)
+    traj = simulate(VanillaRNN(W, activation="linear"), H0.T, steps=T, backend=backend)
     states = np.transpose(traj.states[:, ts, :], (1, 2, 0))
     with np.errstate(invalid="ignore"):
         norms = np.array([np.linalg.norm(S, 2) if np.all(np.isfinite(S)) else np.inf for S in states])
@@ -469,13 +473,15 @@ class FibonacciPowers:
         return float(self.eigenvalues[0])
 
 
-def fibonacci(n_max=20) -> FibonacciPowers:
+def fibonacci(n_max=20, backend="auto") -> FibonacciPowers:
     """Powers of the Fibonacci matrix F = [[1, 1], [1, 0]], two ways.
 
     Parameters
     ----------
     n_max : int
         Largest power N (``0 <= N <= 1400``; float64 is exact only up to N ≈ 78).
+    backend : str
+        Where the kernels run (:func:`rnndyn.get_backend`; ``"reference"``: their NumPy twins).
 
     Returns
     -------
@@ -499,7 +505,7 @@ def fibonacci(n_max=20) -> FibonacciPowers:
     """
     N = as_int(n_max, "n_max", minimum=0, maximum=1400)
     F = matrices.named_matrix("fibonacci")
-    mult = power_snapshots(F, np.arange(N + 1)).states
+    mult = power_snapshots(F, np.arange(N + 1), backend=backend).states
     lam, Q = np.linalg.eig(F)
     order = np.argsort(-np.abs(lam))
     lam, Q = lam.real[order], Q.real[:, order]  # F is symmetric: real spectrum
@@ -640,7 +646,7 @@ class ScalarProducts:
     jacobians: np.ndarray
 
 
-def scalar_products(ws=(1.1, 0.9), steps=50) -> ScalarProducts:
+def scalar_products(ws=(1.1, 0.9), steps=50, backend="auto") -> ScalarProducts:
     """∂h_T/∂h_0 of the univariate linear RNN ``h_t = w h_{t-1}``, through :func:`rnndyn.tangent`.
 
     Parameters
@@ -649,6 +655,8 @@ def scalar_products(ws=(1.1, 0.9), steps=50) -> ScalarProducts:
         Recurrent weights.
     steps : int
         T (CSC321: 50).
+    backend : str
+        Where the kernels run (:func:`rnndyn.get_backend`; ``"reference"``: their NumPy twins).
 
     Returns
     -------
@@ -676,7 +684,8 @@ def scalar_products(ws=(1.1, 0.9), steps=50) -> ScalarProducts:
     jac = np.empty((w.size, T + 1))
     for i, wi in enumerate(w):
         cell = VanillaRNN(np.array([[wi]]), activation="linear")
-        jac[i] = tangent(cell, [0.0], steps=T, vectors=[1.0]).vector_norms * np.sign(wi) ** np.arange(T + 1)
+        jac[i] = (tangent(cell, [0.0], steps=T, vectors=[1.0], backend=backend).vector_norms
+                  * np.sign(wi) ** np.arange(T + 1))
     return ScalarProducts(w, np.arange(T + 1), jac)
 
 
@@ -712,7 +721,7 @@ class Cliff:
     target: float
 
 
-def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, target=1.0) -> Cliff:
+def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, target=1.0, backend="auto") -> Cliff:
     """Loss of a 1-D tanh RNN ``h_t = tanh(w h_{t-1} + b)`` after T steps, over a parameter grid.
 
     The grid runs as one batch through :func:`rnndyn.simulate`: for
@@ -734,6 +743,8 @@ def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, ta
         Initial state.
     target : float
         Loss ½ (h_T − target)².
+    backend : str
+        Where the kernels run (:func:`rnndyn.get_backend`; ``"reference"``: their NumPy twins).
 
     Returns
     -------
@@ -774,14 +785,14 @@ def tanh_cliff(values, param="b", steps=(5, 20, 50), *, w=3.0, b=0.0, h0=0.5, ta
     if param == "b":
         cell = VanillaRNN(np.array([[w]]), V=np.ones((1, 1)), activation="tanh")
         inputs = np.broadcast_to(v[:, None, None], (P, T, 1))
-        states = simulate(cell, np.full((P, 1), h0), inputs)
+        states = simulate(cell, np.full((P, 1), h0), inputs, backend=backend)
         final = states.states[:, Ts, 0].T
         w_out, b_out = w, None
     else:
         if P > 4096:
             raise ValidationError(f"values: at most 4096 values for param='w' (a P x P matrix), got {P}")
         cell = VanillaRNN(np.diag(v), b=np.full(P, b), activation="tanh")
-        states = simulate(cell, np.full(P, h0), steps=T)
+        states = simulate(cell, np.full(P, h0), steps=T, backend=backend)
         final = states.states[Ts, :]
         w_out, b_out = None, b
     final = np.ascontiguousarray(final)

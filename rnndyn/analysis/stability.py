@@ -30,14 +30,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from rnndyn._validate import _describe, as_complex_array, as_float, as_real_array
 from rnndyn.backends.blas import factorisation_threads
 from rnndyn.errors import ArgumentTypeError, ValidationError
 from rnndyn.formatting import format_eigenvalues
 from rnndyn.kernels.numpy import cell as _ref
-from rnndyn.kernels.scalar import ACTIVATION_NAMES, LINEAR, RELU
+from rnndyn.kernels.params import ACTIVATION_NAMES, LINEAR, RELU
 from rnndyn.systems.base import System, family_of
 
 __all__ = [
@@ -76,6 +75,8 @@ def _eigvals(M: np.ndarray) -> np.ndarray:
 
 
 def _eigvals_lapack(M: np.ndarray) -> np.ndarray:
+    import scipy.linalg  # on first use: loading SciPy costs commands that never factorise (`--help`) ~0.5 s
+
     n = M.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):  # entries near 1e308: then simply not antisymmetric
         S = M + M.T
@@ -145,6 +146,8 @@ def singular_values(M) -> np.ndarray:
     """
     M = as_real_array(M, "M", ndim=(2, 3))
     if M.ndim == 2:
+        import scipy.linalg
+
         return scipy.linalg.svdvals(M, check_finite=False)
     return np.linalg.svd(M, compute_uv=False)
 

@@ -27,7 +27,7 @@ from rnndyn.backends.blas import blas_threads
 from rnndyn.errors import ValidationError
 
 #: Every algorithm a backend may drive (the names of its driver methods).
-ALGORITHMS = ("simulate", "tangent", "lyapunov", "bptt", "clv")
+ALGORITHMS = ("simulate", "tangent", "lyapunov", "bptt", "clv", "basins")
 
 #: (algorithm, family) -> the name of the kernel that runs it, the same name in every
 #: kernel package. The LSTM runs on the map kernels with its own compiled rule; only
@@ -46,6 +46,7 @@ KERNELS = {
     ("clv", "cell"): "clv_forward",
     ("clv", "map"): "map_clv_forward",
     ("clv", "lstm"): "map_clv_forward",
+    ("basins", "cell"): "basin_trajectories",
 }
 
 
@@ -123,6 +124,11 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def supports(self, algorithm: str, family: str) -> bool:
         """Whether this backend runs ``algorithm`` (e.g. ``"simulate"``) for systems of ``family``."""
+
+    def fits(self, algorithm: str, family: str, n: int) -> bool:
+        """Whether this backend's ``algorithm`` kernel takes states of size ``n`` (every size, unless a
+        backend's kernels keep a state in fixed-size per-thread arrays)."""
+        return True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -272,6 +278,22 @@ class KernelBackend(Backend):
                    dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
                    work, int(chunk), int(blas_min_n))
         return dM, dV, db, dVz, dbz, dU, dc, float(deps[0]), dh0, delta_norms, loss, final, diverged_at
+
+    def basins(self, family, p, h0, steps, tail, escape):
+        """Run ``basins`` on the initial states h0 (G, n) of a cell without inputs; returns
+        (final (G, n), tail (G, tail, n), log_grad (G,), diverged_at (G,))."""
+        kernel = self.kernel("basins", family)
+        h0 = kernel_array(h0)
+        G, n = h0.shape
+        final = np.empty((G, n))
+        tails = np.empty((G, int(tail), n))
+        log_grad = np.empty(G)
+        diverged_at = np.empty(G, np.int64)
+        import numba
+
+        chunk = max(1, min(config.BATCH_CHUNK, -(-G // (4 * max(1, numba.get_num_threads())))))
+        kernel(h0, int(steps), float(escape), *cell_args(p), final, tails, log_grad, diverged_at, int(chunk))
+        return final, tails, log_grad, diverged_at
 
     def _bptt_workspace(self, words):
         """A float64 scratch array of at least ``words`` entries, reused by later calls of this thread."""

@@ -108,7 +108,16 @@ def get_backend(name: str = "auto", work: float = 0.0) -> Backend:
     return _instance(name)
 
 
-def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float = 0.0, argname: str = "system"):
+def _runs(name: str, algorithm: str, family: str) -> bool:
+    """Whether backend ``name`` can be built here and runs the pair (a "cuda" without a GPU does not)."""
+    try:
+        return _instance(name).supports(algorithm, family)
+    except UnsupportedError:
+        return False
+
+
+def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float = 0.0, argname: str = "system",
+               n: int | None = None):
     """The driver that runs ``algorithm`` for a system of ``family`` on ``backend``.
 
     Parameters
@@ -124,6 +133,9 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
         Multiply-adds of the request, for ``"auto"``.
     argname : str
         How the caller names the system argument in error messages.
+    n : int, optional
+        The state size, for ``"auto"``: a backend whose kernels cannot hold states
+        of this size (:meth:`~rnndyn.backends.Backend.fits`) is not chosen.
 
     Returns
     -------
@@ -158,13 +170,14 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
     if backend == "auto":
         name = "cpu"
         if "cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available() \
-                and _instance("cuda").supports(algorithm, family):
+                and _instance("cuda").supports(algorithm, family) \
+                and (n is None or _instance("cuda").fits(algorithm, family, n)):
             name = "cuda"
         be = _instance(name)
     else:
         be = _instance(backend)
     if not be.supports(algorithm, family):
-        others = [n for n in _FACTORIES if n != be.name and _instance(n).supports(algorithm, family)]
+        others = [n for n in _FACTORIES if n != be.name and _runs(n, algorithm, family)]
         hint = f"; use {' or '.join(repr(o) for o in others)}" if others else ""
         raise UnsupportedError(
             f"backend: {be.name!r} has no {algorithm} kernel for {_FAMILY_WORDS.get(family, repr(family))}{hint}"
@@ -172,5 +185,66 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
     return functools.partial(getattr(be, algorithm), family)
 
 
+def _cuda_unavailable_reason() -> str:
+    """What stops CUDA from running here, in a few words (for the error of ``backend="cuda"``)."""
+    try:
+        from numba.cuda.cudadrv.driver import driver
+
+        err = driver.initialization_error
+    except Exception as exc:  # noqa: BLE001 - numba-cuda missing or broken: say so, whatever it raised
+        return f"numba-cuda cannot be imported: {' '.join(str(exc).split())}"
+    if err:
+        return f"no GPU is visible: {' '.join(str(err).split())}"
+    return "no GPU is visible"
+
+
+class _CudaBackend(KernelBackend):
+    """The drivers over ``rnndyn.kernels.cuda``: each kernel call gets ``config.CUDA_THREADS_PER_BLOCK``
+    (read at call time) and is refused, naming the limit, when the state is larger than the kernel's
+    per-thread arrays hold."""
+
+    def fits(self, algorithm: str, family: str, n: int) -> bool:
+        """Whether the kernel's per-thread arrays hold states of size ``n``."""
+        from rnndyn.kernels.cuda.common import MAX_N
+
+        limit = MAX_N.get(KERNELS[algorithm, family])
+        return limit is None or n <= limit
+
+    def kernel(self, algorithm: str, family: str):
+        import inspect
+
+        from rnndyn.kernels.cuda.common import MAX_N
+
+        fn = super().kernel(algorithm, family)
+        limit = MAX_N.get(KERNELS[algorithm, family])
+        takes_tpb = "threads_per_block" in inspect.signature(fn).parameters
+        takes_block_min_n = "block_min_n" in inspect.signature(fn).parameters
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            n = args[0].shape[1]
+            if limit is not None and n > limit:
+                raise UnsupportedError(f"system: backend 'cuda' runs {algorithm} for states of n ≤ {limit} "
+                                       f"(one GPU thread holds a trajectory), got n = {n}; use backend='cpu'")
+            if takes_tpb:
+                kwargs["threads_per_block"] = int(config.CUDA_THREADS_PER_BLOCK)
+            if takes_block_min_n:
+                kwargs["block_min_n"] = int(config.CUDA_BPTT_BLOCK_MIN_N)
+            return fn(*args, **kwargs)
+
+        return run
+
+
+def _cuda_backend() -> Backend:
+    if not cuda_available():
+        raise UnsupportedError(f"backend: 'cuda' needs an NVIDIA GPU and numba-cuda ({_cuda_unavailable_reason()}); "
+                               "use 'cpu', or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in numba's simulator")
+    # Cells only: maps and LSTMs run Python rules, which a GPU cannot call.
+    return _CudaBackend("cuda", "rnndyn.kernels.cuda",
+                        supports={("simulate", "cell"), ("tangent", "cell"), ("lyapunov", "cell"), ("bptt", "cell"),
+                                  ("basins", "cell")})
+
+
 register_backend("cpu", lambda: KernelBackend("cpu", "rnndyn.kernels.cpu"))
 register_backend("reference", lambda: KernelBackend("reference", "rnndyn.kernels.numpy"))
+register_backend("cuda", _cuda_backend)

@@ -92,6 +92,19 @@ def get(name: str) -> FigureSpec:
     return reg[name]
 
 
+def compute_backend(quick: bool, full: str = "auto") -> str:
+    """The backend a figure computes on: ``"reference"`` (the NumPy twins of the kernels) when ``quick``.
+
+    At quick sizes the twins take milliseconds, and a quick build then compiles no kernel: with an
+    empty numba cache that is most of its time. The full figures use ``full`` (the compiled kernels;
+    ``"cpu"`` for functions that offer no ``"auto"``).
+
+    >>> compute_backend(True), compute_backend(False), compute_backend(False, "cpu")
+    ('reference', 'auto', 'cpu')
+    """
+    return "reference" if quick else full
+
+
 # --------------------------------------------------------------------------- building and the gallery
 
 #: Output formats of :func:`build_all`.

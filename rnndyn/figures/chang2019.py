@@ -31,7 +31,7 @@ from rnndyn.analysis.lyapunov import lyapunov_spectrum
 from rnndyn.analysis.phase import PAPER_EPS, PAPER_INITS, PAPER_STEPS, phase_portrait
 from rnndyn.analysis.stability import critical_gamma, jacobian_spectrum, stability
 from rnndyn.errors import DivergenceWarning
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.formatting import MINUS, format_eigenvalues
 from rnndyn.matrices import named_matrix
 from rnndyn.plots import lyapunov as plots_lyapunov
@@ -121,7 +121,8 @@ def _panels(cells_and_captions, suptitle: str, quick: bool) -> Figure:
     axes = fig.subplots(1, k)
     portraits = []
     for ax, (cell, name, caption) in zip(np.atleast_1d(axes), cells_and_captions):
-        p = phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 19, label=name)
+        p = phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 19, label=name,
+                           backend=compute_backend(quick))
         portraits.append(p)
         plot_phase(p, ax=ax, title=_panel_title(caption, p), legend=False, colorbar=False)
         ax.title.set_fontsize("small")
@@ -240,7 +241,8 @@ def build_fig2(quick: bool = False) -> Figure:
 def build_headline(quick: bool = False) -> Figure:
     """The picture ``rnndyn phase --matrix W0 --gamma 0.15`` draws, with its defaults."""
     cell = EulerRNN(named_matrix("W0"), eps=PAPER_EPS, gamma=0.15)
-    return plot_phase(phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 21, label="W0"))
+    return plot_phase(phase_portrait(cell, PAPER_INITS, steps=PAPER_STEPS, grid=11 if quick else 21, label="W0",
+                                     backend=compute_backend(quick)))
 
 
 # --------------------------------------------------------------------------- stability of forward Euler
@@ -289,13 +291,13 @@ def gradient_norms_inits(quick=False):
          f"normal:std={0.5 / s:.4g},label=normal, std 0.5/√n",
          f"normal:std={3 / s:.4g},label=normal, std 3/√n",
          "identity,activation=relu,label=identity + ReLU (Le et al. 2015)"],
-        size=n, steps=T, input_scale=0.03, h0=np.full(n, 0.5), rng=0)
+        size=n, steps=T, input_scale=0.03, h0=np.full(n, 0.5), rng=0, backend=compute_backend(quick))
     right = gradient_norms(
         "antisymmetric",
         [f"normal:std={1 / s:.4g},gamma={g},label=antisymmetric, γ = {g}" for g in (0, 0.15, 0.5, 2)]
         + [f"normal:std={1 / s:.4g},cell=euler,label=Euler, W ~ N(0, 1/n)",
            f"normal:std={3 / s:.4g},cell=euler,label=Euler, W ~ N(0, 9/n)"],
-        size=n, steps=T, eps=0.1, input_scale=1.0, rng=1)
+        size=n, steps=T, eps=0.1, input_scale=1.0, rng=1, backend=compute_backend(quick))
     fig = Figure(figsize=(15.0, 5.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     draw_gradient_norms(ax1, left, title=f"vanilla tanh RNN, n = {n}: initialisation decides")
@@ -312,7 +314,7 @@ def _sweep_problem(n, d, T, eps, seed=0):
     return random_problem("antisymmetric", n, init="normal", d=d, steps=T, eps=eps, h0="zeros", rng=seed)
 
 
-def end_to_end_statistics(cells, h0s, X, Ts):
+def end_to_end_statistics(cells, h0s, X, Ts, backend="auto"):
     """Mean and std of |λ(∂h_T/∂h_0)| of each cell for each horizon T (inputs X[:T]).
 
     Returns (means, stds), each (len(cells), len(Ts)).
@@ -323,7 +325,7 @@ def end_to_end_statistics(cells, h0s, X, Ts):
         for j, T in enumerate(Ts):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DivergenceWarning)
-                s = jacobian_spectrum(cell, h0, X[:T])
+                s = jacobian_spectrum(cell, h0, X[:T], backend=backend)
             means[i, j] = s.eig_abs_mean
             stds[i, j] = s.eig_abs_std
     return means, stds
@@ -370,7 +372,7 @@ def paper_jacobian_eigenvalues(quick=False):
     h0s = [np.zeros(n)] * len(cells)
     cells.append(LSTM.init(n, d, rng=1))
     h0s.append(np.zeros(2 * n))
-    means, stds = end_to_end_statistics(cells, h0s, X, Ts)
+    means, stds = end_to_end_statistics(cells, h0s, X, Ts, backend=compute_backend(quick))
     labels = [f"AntisymmetricRNN, γ = {g:g}" for g in gammas] + ["LSTM (forget bias 1)"]
     return plots_lyapunov.plot_jacobian_statistics(
         Ts, means, stds, labels,
@@ -400,7 +402,8 @@ def lyapunov_spectrum_gamma(quick=False):
     eps = 0.1
     gammas = np.linspace(0.0, 1.0, 5 if quick else 11)
     p = _sweep_problem(n, d, steps + transient, eps)
-    spectra = [lyapunov_spectrum(p.system.replace(gamma=g), p.h0, p.inputs, transient=transient) for g in gammas]
+    spectra = [lyapunov_spectrum(p.system.replace(gamma=g), p.h0, p.inputs, transient=transient,
+                                 backend=compute_backend(quick)) for g in gammas]
     show = [0, 1, len(gammas) // 2, len(gammas) - 1] if len(gammas) > 4 else None
     return plots_lyapunov.plot_lyapunov_vs_parameter(
         gammas, spectra, name="γ", reference=-eps * gammas, reference_label="−εγ (linear cell)", show=show,

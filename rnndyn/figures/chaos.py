@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnndyn.analysis import chaos
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.plots.chaos import plot_transition_to_chaos
 
 __all__ = ["transition_to_chaos"]
@@ -44,11 +44,11 @@ ANTISYMMETRIC_RUN = {"full": {"size": 256, "steps": 1000, "transient": 200},
 )
 def transition_to_chaos(quick=False):
     run = QUICK if quick else FULL
-    sweep = chaos.transition_to_chaos(**run)
+    sweep = chaos.transition_to_chaos(**run, backend=compute_backend(quick))
     a = ANTISYMMETRIC_RUN["quick" if quick else "full"]
     others = [chaos.transition_to_chaos(sizes=[a["size"]], gains=run["gains"], cell="antisymmetric",
                                         eps=ANTISYMMETRIC["eps"], gamma=gam, k=1, steps=a["steps"],
-                                        transient=a["transient"])
+                                        transient=a["transient"], backend=compute_backend(quick))
               for gam in ANTISYMMETRIC["gammas"]]
     fine = np.linspace(min(run["gains"]), max(run["gains"]), 201)
     return plot_transition_to_chaos(sweep, others=others, mean_field=(fine, chaos.mean_field_lyapunov(fine)),

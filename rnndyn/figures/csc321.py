@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from rnndyn.analysis import growth, orbits1d
 from rnndyn.analysis.gradients import gradient_norms
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.plots import growth as plots_growth
 from rnndyn.plots.gradients import plot_gradient_norms
 from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositions
@@ -28,6 +28,7 @@ from rnndyn.plots.orbits1d import plot_bifurcation, plot_cobweb, plot_compositio
 __all__ = [
     "cobweb_figure",
     "compositions_figure",
+    "csc321_basins",
     "csc321_cobweb",
     "csc321_iterated_functions",
     "csc321_scalar_gradient",
@@ -100,7 +101,7 @@ def cobweb_figure(f, x0, steps: int = 30, interval=(0.0, 1.0), *, figsize=None) 
 def csc321_scalar_gradient(quick=False):
     r = gradient_norms("vanilla", ["identity:gain=1.1,label=w = 1.1", "identity,label=w = 1",
                                    "identity:gain=0.9,label=w = 0.9"],
-                       size=1, steps=50, activation="linear", input_size=0, rng=0)
+                       size=1, steps=50, activation="linear", input_size=0, rng=0, backend=compute_backend(quick))
     return plot_gradient_norms(r, annotate_start=True,
                                title=r"CSC321 L15: 1-D linear RNN, $T$ = 50: $\partial h_T/\partial h_t = w^{T-t}$",
                                figsize=(7.5, 5.0))
@@ -113,9 +114,9 @@ def csc321_scalar_gradient(quick=False):
     "the tanh RNN h_t = tanh(3 h_{t-1} + b): h_T and the loss against b for T = 2, 4, 8, 50 (the cliff)",
 )
 def csc321_scalar_products(quick=False):
-    prods = growth.scalar_products((1.1, 0.9), steps=50)
+    prods = growth.scalar_products((1.1, 0.9), steps=50, backend=compute_backend(quick))
     cliff = growth.tanh_cliff(np.linspace(-1.6, -0.3, 301 if quick else 4001), param="b",
-                             steps=(2, 4, 8, 50), w=3.0, h0=0.5, target=1.0)
+                             steps=(2, 4, 8, 50), w=3.0, h0=0.5, target=1.0, backend=compute_backend(quick))
     return plots_growth.plot_scalar_products(prods, cliff)
 
 
@@ -166,7 +167,8 @@ def logistic_bifurcation(quick=False):
     period-4 points of f (rnndyn's root finder) and drawn on the line.
     """
     P, keep = (200, 50) if quick else (2400, 300)
-    res = orbits1d.bifurcation(np.linspace(2.5, 4.0, P), x0=0.5, transient=1000, keep=keep)
+    res = orbits1d.bifurcation(np.linspace(2.5, 4.0, P), x0=0.5, transient=1000, keep=keep,
+                               backend=compute_backend(quick, "cpu"))
     fig = plot_bifurcation(res)
     ax = fig.axes[0]
     cycle = [p for p in orbits1d.fixed_points(f"logistic:{LECTURE_R:g}", period=4) if p.kind == "sink"]
@@ -179,3 +181,35 @@ def logistic_bifurcation(quick=False):
                 label=f"its attracting {len(xs)}-cycle: $x$ = " + ", ".join(f"{x:.3f}" for x in sorted(xs)))
     ax.legend(loc="upper left", fontsize="small", framealpha=0.9)
     return fig
+
+
+# --------------------------------------------------------------------------- attractors and basins
+
+#: The 2-D tanh RNN of :func:`csc321_basins`: h ← tanh(W h), W = 3·R(0.3) (a rotation by 0.3 rad scaled by 3).
+BASINS_GAIN, BASINS_ANGLE = 3.0, 0.3
+
+
+@register(
+    "csc321_basins",
+    "Grosse, CSC321 Lecture 15, 'Iterated Functions': an RNN as a dynamical system with attractors and basins",
+    "h ← tanh(W h) with W = 3·R(0.3 rad), a rotation scaled by 3: four stable fixed points, their basins "
+    "(twisted quadrants) and log10 ‖∂h_T/∂h_0‖ after T = 30 steps: the gradient vanishes inside each basin "
+    "and blows up along the boundaries",
+    command="rnndyn basins --cell vanilla --matrix identity --scale 3 --rotate 0.3 --steps 30 --grid 512",
+)
+def csc321_basins(quick=False):
+    """The lecture's picture of an RNN with several attractors, computed: basins and the gradient field.
+
+    "Within one of the coloured regions the gradients vanish …; on the boundary the gradient blows up"
+    (Grosse, CSC321 Lecture 15): a 2-D tanh RNN whose recurrent matrix is a rotation scaled by 3 has four
+    stable fixed points; ‖∂h_T/∂h_0‖ is many decades smaller inside the basins than along their edges.
+    """
+    from rnndyn.analysis.basins import basins
+    from rnndyn.plots.basins import plot_basins
+    from rnndyn.systems.cells import VanillaRNN
+
+    c, s = np.cos(BASINS_ANGLE), np.sin(BASINS_ANGLE)
+    cell = VanillaRNN(BASINS_GAIN * np.array([[c, -s], [s, c]]))
+    bas = basins(cell, grid=64 if quick else 512, steps=30, bounds=(-1.5, 1.5), backend=compute_backend(quick))
+    return plot_basins(bas, title="CSC321 L15: h ← tanh(3·R(0.3) h), T = 30: gradients vanish inside the basins "
+                                  "and blow up on their boundaries")

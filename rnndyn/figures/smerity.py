@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnndyn.analysis import growth
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.plots import growth as plots_growth
 
 __all__ = ["smerity_fibonacci", "smerity_heatmaps", "smerity_norm_growth"]
@@ -32,8 +32,8 @@ SMERITY = "Smerity, 'Explaining and illustrating orthogonal initialization for R
 )
 def smerity_norm_growth(quick=False):
     n = 16 if quick else 64
-    lin = growth.norm_growth(size=n, steps=64, cell="linear", rng=0)
-    tanh = growth.norm_growth(size=n, steps=64, cell="vanilla", rng=0)
+    lin = growth.norm_growth(size=n, steps=64, cell="linear", rng=0, backend=compute_backend(quick))
+    tanh = growth.norm_growth(size=n, steps=64, cell="vanilla", rng=0, backend=compute_backend(quick))
     return plots_growth.plot_norm_growth(lin, tanh)
 
 
@@ -52,7 +52,7 @@ def smerity_heatmaps(quick=False):
         "orthogonal": growth.init_matrix("orthogonal", n, g),
     }
     times = (0, 1, 4, 16, 64)
-    snaps = {label: growth.power_snapshots(W, times) for label, W in rows.items()}
+    snaps = {label: growth.power_snapshots(W, times, backend=compute_backend(quick)) for label, W in rows.items()}
     return plots_growth.plot_power_heatmaps(snaps)
 
 
@@ -63,4 +63,4 @@ def smerity_heatmaps(quick=False):
     "(1−φ)^n vanishes) and the golden-ratio check round(13·φ^i) = 13, 21, 34, 55, 89",
 )
 def smerity_fibonacci(quick=False):
-    return plots_growth.plot_fibonacci(growth.fibonacci(14 if quick else 40), n_show=10)
+    return plots_growth.plot_fibonacci(growth.fibonacci(14 if quick else 40, backend=compute_backend(quick)), n_show=10)

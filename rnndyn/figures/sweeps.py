@@ -20,7 +20,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from rnndyn.analysis.sweep import stability_overlay, sweep
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.plots.sweep import draw_sweep_heatmap
 
 __all__ = ["STABILITY_SWEEP", "antisymmetric_stability_sweep"]
@@ -42,6 +42,7 @@ def run_stability_sweep(quick: bool = False, **kwargs):
     spec = {**STABILITY_SWEEP, **(_QUICK if quick else {})}
     if quick:
         kwargs.setdefault("workers", 0)
+        kwargs.setdefault("backend", compute_backend(quick))
     kwargs.setdefault("progress", False)
     return sweep(spec["grid"], spec["measures"], steps=spec["steps"], transient=spec["transient"],
                  seeds=spec["seeds"], **kwargs)

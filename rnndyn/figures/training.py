@@ -17,7 +17,7 @@ import numpy as np
 from rnndyn.analysis.slow_points import slow_points
 from rnndyn.analysis.train import make_cell, make_task, train
 from rnndyn.analysis.trajectories import simulate
-from rnndyn.figures import register
+from rnndyn.figures import compute_backend, register
 from rnndyn.plots.train import plot_slow_points
 
 __all__ = ["flipflop_slow_points"]
@@ -40,10 +40,11 @@ def flipflop_slow_points(quick=False):
     run = QUICK if quick else FULL
     task = make_task("flipflop", length=60, n_train=run["n_train"], n_test=200, seed=0)
     cell = make_cell("vanilla", 24, task.d, init="orthogonal", rng=0)
-    trained = train(cell, task, epochs=run["epochs"], batch=32, lr=0.01, clip=1.0, seed=0, lyapunov_every=0).cell
+    trained = train(cell, task, epochs=run["epochs"], batch=32, lr=0.01, clip=1.0, seed=0, lyapunov_every=0,
+                    backend=compute_backend(quick)).cell
     X = task.X_test[:16]
     sp = slow_points(trained, x=np.zeros(task.d), inputs=X, n_starts=run["n_starts"], noise=0.01, tol=1e-10,
-                     iters=2000, rng=0)
-    traj = simulate(trained, np.zeros((X.shape[0], trained.n)), X).states
+                     iters=2000, rng=0, backend=compute_backend(quick, "cpu"))
+    traj = simulate(trained, np.zeros((X.shape[0], trained.n)), X, backend=compute_backend(quick)).states
     counts = ", ".join(f"{v} {k}" for k, v in sorted(sp.counts.items()))
     return plot_slow_points(sp, traj, title=f"Trained 3-bit flip-flop (vanilla tanh, n = 24): {counts}")

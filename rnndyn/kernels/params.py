@@ -48,6 +48,11 @@ LOSSES = {"last": LOSS_LAST, "sum": LOSS_SUM, "readout": LOSS_READOUT, "upstream
 NORM_SPECTRAL, NORM_FRO = 0, 1
 NORM_KINDS = {"spectral": NORM_SPECTRAL, "fro": NORM_FRO}
 
+# ---- basins: the tangent A_t = ∂h_t/∂h_0 is kept as 2^E·A, rescaled by an exact power of two whenever
+# A's largest entry leaves [LO, HI]: T in the thousands neither overflows nor underflows
+BASINS_RENORM_LO = 2.0 ** -32
+BASINS_RENORM_HI = 2.0 ** 32
+
 # ---- families of scalar maps (bifurcation kernel)
 LOGISTIC = 0
 QUADRATIC = 1

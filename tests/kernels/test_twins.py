@@ -42,6 +42,25 @@ def test_every_public_kernel_has_a_twin_in_the_same_module(modname):
         assert cpu.KERNELS[name] == modname and npk.KERNELS[name] == modname, name
 
 
+def test_every_cuda_kernel_is_a_twin_of_a_cpu_kernel():
+    """Same name, same module name, the CPU kernel's arguments first (importing needs numba-cuda, not a GPU)."""
+    pytest.importorskip("numba.cuda")
+    from rnndyn.kernels import cuda as cuk
+
+    cuda_modules = {m.name for m in pkgutil.iter_modules(cuk.__path__)} - {"common"}
+    assert cuda_modules <= set(_CPU_MODULES)
+    assert set(cuk.KERNELS.values()) <= cuda_modules
+    assert {"simulate", "tangent", "lyapunov", "bptt"} <= set(cuk.KERNELS)
+    for name, modname in cuk.KERNELS.items():
+        assert cpu.KERNELS[name] == modname, name
+        gpu_fn = getattr(importlib.import_module(f"rnndyn.kernels.cuda.{modname}"), name)
+        assert callable(gpu_fn), name
+        cpu_fn = getattr(importlib.import_module(f"rnndyn.kernels.cpu.{modname}"), name)
+        fast = list(inspect.signature(cpu_fn.py_func).parameters)
+        gpu = list(inspect.signature(gpu_fn).parameters)
+        assert gpu[:len(fast)] == fast, name
+
+
 def test_the_package_namespaces_list_every_kernel():
     expected = {"simulate", "tangent", "bptt", "lyapunov", "bifurcation", "map_simulate", "map_tangent",
                 "map_lyapunov", "lstm_step", "lstm_jacobian", "map1d_step"}

@@ -117,6 +117,8 @@ def _call(algorithm, system, h0, backend):
         return rd.lyapunov_spectrum(system, h0, x, **kw)
     if algorithm == "clv":
         return rd.covariant_lyapunov_vectors(system, h0, x, transient_backward=0, **kw)
+    if algorithm == "basins":
+        return rd.basins(system, grid=2, steps=3, backend=backend)
     return rd.bptt(system, h0, x, **kw)
 
 
@@ -125,7 +127,9 @@ def test_every_unsupported_triple_is_refused_with_one_error(isolated_registry):
     systems = {s.family: (s, h0) for s, h0 in _systems().values()}
     assert set(systems) == set(FAMILIES)
     refused = ran = 0
-    for algorithm, family, backend in itertools.product(ALGORITHMS, FAMILIES, rd.available_backends() + ("auto",)):
+    # "cuda" needs a GPU or the simulator to start; its refusals are tested in tests/kernels/test_cuda.py
+    backends = tuple(b for b in rd.available_backends() if b != "cuda") + ("auto",)
+    for algorithm, family, backend in itertools.product(ALGORITHMS, FAMILIES, backends):
         system, h0 = systems[family]
         be = "cpu" if backend == "auto" else backend
         if (algorithm, family) in KERNELS and rd.get_backend(be).supports(algorithm, family):
@@ -136,15 +140,15 @@ def test_every_unsupported_triple_is_refused_with_one_error(isolated_registry):
             _call(algorithm, system, h0, backend)
         msg = str(info.value)
         if (algorithm, family) not in KERNELS:
-            assert msg.startswith(f"cell: {algorithm} runs cells"), msg
+            assert msg.startswith(f"{'system' if algorithm == 'basins' else 'cell'}: {algorithm} runs cells"), msg
         else:
             assert msg.startswith(f"backend: '{backend}' has no {algorithm} kernel for "), msg
             assert "use 'cpu' or 'reference'" in msg
         refused += 1
-    # bptt of a map or an LSTM on cpu, reference, auto and the cells-only backend; every other algorithm
-    # of a map or an LSTM on the cells-only backend
-    assert refused == 2 * 4 + 4 * 2
-    assert ran == 5 * 3 * 4 - refused
+    # bptt and basins of a map or an LSTM on cpu, reference, auto and the cells-only backend; every other
+    # algorithm of a map or an LSTM on the cells-only backend
+    assert refused == 2 * 2 * 4 + 4 * 2
+    assert ran == 6 * 3 * 4 - refused
 
 
 def test_unsupported_is_a_validation_error_and_not_an_unknown_name():
@@ -207,8 +211,15 @@ def test_no_hasattr_dispatch_on_model_kinds():
 def test_unsupported_error_is_raised_in_one_place():
     places = [f"{p.relative_to(ROOT)}:{i}" for p in _sources()
               for i, line in enumerate(p.read_text().splitlines(), 1) if "raise UnsupportedError" in line]
-    assert len(places) == 2 and all(p.startswith("rnndyn/backends/registry.py:") for p in places), places
+    assert len(places) == 4 and all(p.startswith("rnndyn/backends/registry.py:") for p in places), places
     # the two raises of kernel_for: no kernel for the family at all, or none on this backend
     src = (ROOT / "rnndyn/backends/registry.py").read_text()
-    body = src[src.index("def kernel_for("):]
-    assert body.count("raise UnsupportedError") == 2
+
+    def top_level_block(head):  # from ``head`` to the next line that starts in column 0
+        part = src[src.index(head):]
+        return part[:re.search(r"\n\S", part).start()]
+
+    assert top_level_block("def kernel_for(").count("raise UnsupportedError") == 2
+    # and the "cuda" backend's own two: no GPU to start on, a state larger than a GPU thread holds
+    for head in ("def _cuda_backend(", "class _CudaBackend("):
+        assert top_level_block(head).count("raise UnsupportedError") == 1, head

@@ -32,6 +32,7 @@ KERNELS = {
     "map1d_step": "map1d",
     "bifurcation": "map1d",
     "slow_points_adam": "slow_points",
+    "basin_trajectories": "basins",
 }
 
 __all__ = sorted(KERNELS)

@@ -30,6 +30,7 @@ KERNELS = {
     "map1d_step": "map1d",
     "bifurcation": "map1d",
     "slow_points_adam": "slow_points",
+    "basin_trajectories": "basins",
     "phi": "cell",
     "dphi": "cell",
     "sigmoid": "cell",
