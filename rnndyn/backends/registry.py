@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import numpy as np
+
 from rnndyn import config
 from rnndyn._validate import _describe, choice
 from rnndyn.backends.drivers import ALGORITHMS, KERNELS, Backend, KernelBackend
@@ -209,6 +211,10 @@ class _CudaBackend(KernelBackend):
 
         limit = MAX_N.get(KERNELS[algorithm, family])
         return limit is None or n <= limit
+
+    def _bptt_workspace(self, words):
+        """No host scratch: the CUDA bptt keeps its stored trajectories on the device."""
+        return np.empty(0)
 
     def kernel(self, algorithm: str, family: str):
         import inspect
