@@ -36,6 +36,7 @@ def relerr(a, ref) -> float:
 #: (workload, problem kwargs, factory options) at small sizes; d > 1 and every cell covered.
 CASES = [
     ("euler2d_grid", dict(B=32 * 32, T=50), {}),
+    ("euler2d_grid", dict(B=16 * 16, T=30), dict(record="all")),
     ("simulate", dict(n=8, B=4, T=60, d=2), dict(record="all")),
     ("simulate", dict(n=8, B=4, T=60, d=2), dict(record="last")),
     ("simulate", dict(n=6, B=3, T=40, d=1, cell="antisymmetric"), dict(record="all")),

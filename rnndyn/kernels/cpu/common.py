@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 from numba import njit, types
+from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
@@ -21,24 +22,112 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # --------------------------------------------------------------------------- block helpers
 
 
+# tanh in float32 arithmetic (8 lanes per ymm register where the float64 tanh has 4), the method of
+# rnndyn.kernels.vecmath.tanh at float32 precision: tanh(a) = -t / (t + 2), t = expm1(-2a), with
+# -2a = k ln2 + r, expm1(r) by its Taylor polynomial (terms to r^8: truncation < 2^-28 relative on
+# |r| <= ln2/2 + slack), 2^k assembled from bits, numerator and denominator from the exact 1 ∓ 2^k.
+_F32 = np.float32
+_SHIFTER32 = _F32(12582912.0)  # 1.5 * 2**23: z + it rounds z (|z| < 2**22) to an integer k in the low bits
+_SHIFTER32_BITS = 0x4B400000
+_INV_LN2_32 = _F32(1.4426950408889634)
+_LN2_HI32 = _F32(0.693145751953125)  # 16 significant bits: k * _LN2_HI32 exact for |k| < 2**8
+_LN2_LO32 = _F32(1.4286068203094173e-06)
+_TANH_CLAMP32 = _F32(10.0)  # tanh(10) = 1 - 4e-9 rounds to 1 in float32
+_TANH_TINY32 = _F32(2.0 ** -13)  # below, x**2/3 < 2**-27: tanh(x) rounds to x
+_C3, _C4, _C5 = _F32(1.0 / 6.0), _F32(1.0 / 24.0), _F32(1.0 / 120.0)
+_C6, _C7, _C8 = _F32(1.0 / 720.0), _F32(1.0 / 5040.0), _F32(1.0 / 40320.0)
+_HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
+
+
+@register_jitable(error_model="numpy")
+def _tanh_f32(x):
+    """tanh of a float32 in float32 arithmetic, within a few float32 ulp; ±0, ±inf and NaN as np.tanh."""
+    a = abs(x)
+    a = _TANH_CLAMP32 if a > _TANH_CLAMP32 else a  # NaN fails the comparison and is kept
+    u = -_TWO32 * a
+    sh = u * _INV_LN2_32 + _SHIFTER32
+    k = sh - _SHIFTER32
+    r = (u - k * _LN2_HI32) - k * _LN2_LO32
+    r2 = r * r
+    p = (_C3 + _C4 * r) + r2 * ((_C5 + _C6 * r) + r2 * (_C7 + _C8 * r))
+    q = r + r2 * (_HALF32 + r * p)
+    ki = np.float32(sh).view(np.int32) - _SHIFTER32_BITS
+    s = np.int32((ki + 127) << 23).view(np.float32)
+    sq = s * q
+    t = ((_ONE32 - s) - sq) / ((_ONE32 + s) + sq)
+    t = a if a < _TANH_TINY32 else t
+    return math.copysign(t, x)
+
+
+def _tanh_of(x):
+    """tanh in the precision of x: :func:`rnndyn.kernels.scalar.tanh` for float64, :func:`_tanh_f32` for float32."""
+    return tanh(x)
+
+
+@overload(_tanh_of, jit_options={"error_model": "numpy"})
+def _tanh_of_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: _tanh_f32(x)
+    return lambda x: tanh(x)
+
+
+
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _matmul_small(M, H, out):
-    """out = M @ H by hand (n, n) x (n, m): faster than a BLAS call for small n."""
+    """out = M @ H by hand (n, n) x (n, m), batch innermost: faster than a BLAS call for small n.
+
+    Two output rows and four rows of H per pass over the batch: each loaded
+    vector of H feeds eight multiply-adds and each output vector is loaded and
+    stored once per four of them (a row at a time, the loop is bound by that
+    load/store stream, not by arithmetic). Each entry is still summed from
+    j = 0 upwards, one product at a time, so the rounding is that of the plain
+    loop.
+    """
     n, m = H.shape
-    for i in range(n):
-        row = out[i]
-        for k in range(m):
-            row[k] = 0.0
+    i = 0
+    while i + 1 < n:
+        o0 = out[i]
+        o1 = out[i + 1]
+        for c in range(m):
+            o0[c] = 0.0
+            o1[c] = 0.0
+        j = 0
+        while j + 3 < n:
+            a0, a1, a2, a3 = M[i, j], M[i, j + 1], M[i, j + 2], M[i, j + 3]
+            b0, b1, b2, b3 = M[i + 1, j], M[i + 1, j + 1], M[i + 1, j + 2], M[i + 1, j + 3]
+            h0, h1, h2, h3 = H[j], H[j + 1], H[j + 2], H[j + 3]
+            for c in range(m):
+                x0, x1, x2, x3 = h0[c], h1[c], h2[c], h3[c]
+                o0[c] = (((o0[c] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
+                o1[c] = (((o1[c] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
+            j += 4
+        while j < n:
+            a0, b0 = M[i, j], M[i + 1, j]
+            h0 = H[j]
+            for c in range(m):
+                o0[c] += a0 * h0[c]
+                o1[c] += b0 * h0[c]
+            j += 1
+        i += 2
+    if i < n:
+        o0 = out[i]
+        for c in range(m):
+            o0[c] = 0.0
         for j in range(n):
-            mij = M[i, j]
-            hj = H[j]
-            for k in range(m):
-                row[k] += mij * hj[k]
+            a0 = M[i, j]
+            h0 = H[j]
+            for c in range(m):
+                o0[c] += a0 * h0[c]
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas):
-    """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost."""
+def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas, acc):
+    """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost.
+
+    Also leaves acc[k] = Σ_i Hn[i, k] (rows in order, as :func:`_check_block` sums them) for
+    :func:`_mark_diverged`: summed in the pass that writes Hn, the divergence check costs no
+    pass of its own.
+    """
     n, m = H.shape
     d = V.shape[1]
     if use_blas:
@@ -66,8 +155,11 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
             xj = X[j]
             for k in range(m):
                 ai[k] += vij * xj[k]
-    # One loop per activation: a branch inside the innermost loop would stop LLVM
-    # from vectorising it.
+    for k in range(m):
+        acc[k] = 0.0
+    # One loop per activation, each fused with the update and the column sums: a branch inside the
+    # innermost loop would stop LLVM from vectorising it, and a separate update pass over A cost
+    # 10-20 % of the step at n = 32 (measured, one thread).
     for i in range(n):
         ai = A[i]
         hi = H[i]
@@ -75,37 +167,42 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
         if gated:
             zi = Z[i]
             for k in range(m):
-                ai[k] = sigmoid(zi[k]) * phi(act, ai[k])
+                v = alpha * hi[k] + eps * (sigmoid(zi[k]) * phi(act, ai[k]))
+                hni[k] = v
+                acc[k] += v
         elif act == TANH:
             for k in range(m):
-                ai[k] = tanh(ai[k])
+                v = alpha * hi[k] + eps * _tanh_of(ai[k])
+                hni[k] = v
+                acc[k] += v
         elif act == RELU:
             for k in range(m):
-                ai[k] = phi(RELU, ai[k])  # keeps NaN, which max(a, 0) would drop
+                v = alpha * hi[k] + eps * phi(RELU, ai[k])  # keeps NaN, which max(a, 0) would drop
+                hni[k] = v
+                acc[k] += v
         elif act == SIGMOID:
             for k in range(m):
-                ai[k] = sigmoid(ai[k])
-        for k in range(m):
-            hni[k] = alpha * hi[k] + eps * ai[k]
+                v = alpha * hi[k] + eps * sigmoid(ai[k])
+                hni[k] = v
+                acc[k] += v
+        else:
+            for k in range(m):
+                v = alpha * hi[k] + eps * ai[k]
+                hni[k] = v
+                acc[k] += v
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _check_block(H, acc, div, t):
-    """Mark columns of H that became non-finite at step t, and poison them with NaN.
+def _mark_diverged(H, acc, div, t):
+    """Mark columns of H whose sum acc[k] = Σ_i H[i, k] is not finite (at step t), and poison them with NaN.
 
     A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so
-    one vectorised pass of adds checks the whole block; the per-column branches
-    run only when that total is not finite (rare). A diverged trajectory is set
-    to NaN so that a bounded activation cannot turn inf back into a number.
-    Returns the number of diverged columns.
+    the column sums check the whole block; the per-column branches run only when
+    their total is not finite (rare). A diverged trajectory is set to NaN so that
+    a bounded activation cannot turn inf back into a number. Returns the number
+    of diverged columns.
     """
     n, m = H.shape
-    for k in range(m):
-        acc[k] = 0.0
-    for i in range(n):
-        hi = H[i]
-        for k in range(m):
-            acc[k] += hi[k]
     total = 0.0
     for k in range(m):
         total += acc[k]
@@ -123,9 +220,23 @@ def _check_block(H, acc, div, t):
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _block_step_2d(H, Hn, alpha, eps, act, M, b):
+def _check_block(H, acc, div, t):
+    """:func:`_mark_diverged` for a block whose column sums are not at hand: sums them into acc first."""
+    n, m = H.shape
+    for k in range(m):
+        acc[k] = 0.0
+    for i in range(n):
+        hi = H[i]
+        for k in range(m):
+            acc[k] += hi[k]
+    return _mark_diverged(H, acc, div, t)
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
     """The autonomous 2-D step fused in one pass (phase portraits, grids of initial states):
-    both coordinates stay in registers, and the loop over the batch vectorises."""
+    both coordinates stay in registers, and the loop over the batch vectorises. Leaves the
+    column sums in acc, as :func:`_block_step`."""
     m = H.shape[1]
     m00, m01, m10, m11 = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
     b0, b1 = b[0], b[1]
@@ -135,14 +246,20 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b):
         for k in range(m):
             a0 = m00 * x[k] + m01 * y[k] + b0
             a1 = m10 * x[k] + m11 * y[k] + b1
-            xn[k] = alpha * x[k] + eps * tanh(a0)
-            yn[k] = alpha * y[k] + eps * tanh(a1)
+            u = alpha * x[k] + eps * tanh(a0)
+            v = alpha * y[k] + eps * tanh(a1)
+            xn[k] = u
+            yn[k] = v
+            acc[k] = u + v
     else:
         for k in range(m):
             a0 = m00 * x[k] + m01 * y[k] + b0
             a1 = m10 * x[k] + m11 * y[k] + b1
-            xn[k] = alpha * x[k] + eps * phi(act, a0)
-            yn[k] = alpha * y[k] + eps * phi(act, a1)
+            u = alpha * x[k] + eps * phi(act, a0)
+            v = alpha * y[k] + eps * phi(act, a1)
+            xn[k] = u
+            yn[k] = v
+            acc[k] = u + v
 
 
 @njit(cache=True)

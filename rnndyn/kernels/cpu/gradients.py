@@ -70,13 +70,23 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
         if use_blas:
             np.dot(Hs[i - 1], MT, A)
         else:
+            # four rows of MT per pass (A loaded and stored once per four multiply-adds), each entry
+            # still summed from j = 0 upwards
             for k in range(m):
                 for r in range(n):
                     A[k, r] = 0.0
-                for j in range(n):
+                j = 0
+                while j + 3 < n:
+                    h0, h1, h2, h3 = Hs[i - 1, k, j], Hs[i - 1, k, j + 1], Hs[i - 1, k, j + 2], Hs[i - 1, k, j + 3]
+                    for r in range(n):
+                        A[k, r] = (((A[k, r] + h0 * MT[j, r]) + h1 * MT[j + 1, r]) + h2 * MT[j + 2, r]) \
+                            + h3 * MT[j + 3, r]
+                    j += 4
+                while j < n:
                     hj = Hs[i - 1, k, j]
                     for r in range(n):
                         A[k, r] += hj * MT[j, r]
+                    j += 1
         for k in range(m):
             if gated:
                 for r in range(n):
@@ -196,10 +206,18 @@ def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, a
             for k in range(m):
                 for r in range(n):
                     D[nxt, k, r] = alpha * D[cur, k, r]
-                for j in range(n):
+                j = 0
+                while j + 3 < n:  # four rows of M per pass, as in the forward product
+                    g0, g1, g2, g3 = Gs[i - 1, k, j], Gs[i - 1, k, j + 1], Gs[i - 1, k, j + 2], Gs[i - 1, k, j + 3]
+                    for r in range(n):
+                        D[nxt, k, r] = (((D[nxt, k, r] + g0 * M[j, r]) + g1 * M[j + 1, r]) + g2 * M[j + 2, r]) \
+                            + g3 * M[j + 3, r]
+                    j += 4
+                while j < n:
                     gj = Gs[i - 1, k, j]
                     for r in range(n):
                         D[nxt, k, r] += gj * M[j, r]
+                    j += 1
         if loss_kind == 1 and t - 1 >= 1:
             for k in range(m):
                 for r in range(n):

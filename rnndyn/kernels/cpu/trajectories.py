@@ -13,9 +13,9 @@ from numba import njit, prange
 from rnndyn.kernels.cpu.common import (
     _block_step,
     _block_step_2d,
-    _check_block,
     _copy_mat,
     _copy_vec,
+    _mark_diverged,
     _matmul_small,
     _record_tangent_norms,
     _state_and_derivative,
@@ -61,11 +61,11 @@ def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, 
                 for j in range(d):
                     X[j, k] = inputs[bi, t - 1, j]
         if fused2d:
-            _block_step_2d(H, Hn, alpha, eps, act, M, b)
+            _block_step_2d(H, Hn, alpha, eps, act, M, b, acc)
         else:
-            _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas)
+            _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas, acc)
         H, Hn = Hn, H
-        _check_block(H, acc, div, t)
+        _mark_diverged(H, acc, div, t)
         if stride > 0 and t % stride == 0:
             r = t // stride
             for k in range(m):

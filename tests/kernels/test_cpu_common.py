@@ -1,0 +1,102 @@
+"""The block helpers of rnndyn.kernels.cpu.common: the hand-written product, the fused step's column sums
+and the float32 tanh."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from rnndyn.kernels.cpu.common import _block_step, _check_block, _matmul_small, _tanh_f32, _tanh_of
+from rnndyn.kernels.params import FASTMATH, LINEAR, RELU, SIGMOID, TANH
+
+_FM = set(FASTMATH)
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _plain_product(M, H, out):
+    """out = M @ H one product at a time from j = 0 upwards: the rounding _matmul_small must keep."""
+    n, m = H.shape
+    for i in range(n):
+        for k in range(m):
+            s = 0.0
+            for j in range(n):
+                s += M[i, j] * H[j, k]
+            out[i, k] = s
+
+
+@pytest.mark.parametrize("n,m", [(1, 3), (2, 8), (3, 5), (5, 16), (7, 9), (32, 32), (33, 4)])
+def test_matmul_small_rounds_as_the_plain_loop(n, m):
+    rng = np.random.default_rng(n * 100 + m)
+    M, H = rng.normal(size=(n, n)), rng.normal(size=(n, m))
+    got, ref = np.empty((n, m)), np.empty((n, m))
+    _matmul_small(M, H, got)
+    _plain_product(M, H, ref)
+    assert np.array_equal(got, ref)
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _tanh_loop(x, out):
+    for i in range(x.shape[0]):
+        out[i] = _tanh_of(x[i])
+
+
+def _ulps32(got, ref64):
+    ref = ref64.astype(np.float32)
+    return np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(ref)).astype(np.float64)
+
+
+def test_tanh_f32_within_two_ulp_of_the_rounded_tanh():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-11, 11, 200_001), rng.normal(0, 3, 100_000),
+                        2.0 ** rng.uniform(-30, 4, 100_000) * rng.choice([-1, 1], 100_000)]).astype(np.float32)
+    out = np.empty_like(x)
+    _tanh_loop(x, out)
+    assert out.dtype == np.float32
+    assert _ulps32(out, np.tanh(x.astype(np.float64))).max() <= 2.0
+
+
+def test_tanh_f32_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 3e38, -3e38, 2.0 ** -14], np.float32)
+    out = np.empty_like(x)
+    _tanh_loop(x, out)
+    assert np.array_equal(np.signbit(out[:2]), [False, True]) and np.all(out[:2] == 0.0)
+    assert list(out[2:4]) == [1.0, -1.0]
+    assert np.isnan(out[4])
+    assert list(out[5:7]) == list(x[5:7])  # subnormals: tanh(x) = x
+    assert list(out[7:9]) == [1.0, -1.0]
+    assert out[9] == x[9]
+    # the Python fallback (no compilation) is the float64 tanh
+    assert _tanh_f32(np.float32(0.5)) == pytest.approx(np.tanh(0.5), rel=1e-6)
+
+
+def test_tanh_of_float64_is_the_float64_tanh():
+    from rnndyn.kernels.scalar import tanh
+
+    @njit(error_model="numpy")
+    def one(x):
+        return _tanh_of(x), tanh(x)
+
+    for v in (-3.0, -0.1, 1e-12, 0.7, 19.0):
+        a, b = one(v)
+        assert a == b
+
+
+@pytest.mark.parametrize("act", [TANH, RELU, SIGMOID, LINEAR])
+@pytest.mark.parametrize("gated,d", [(False, 0), (False, 2), (True, 1)])
+def test_block_step_column_sums_are_those_of_check_block(act, gated, d):
+    rng = np.random.default_rng(act * 10 + d)
+    n, m = 5, 12
+    H = rng.normal(size=(n, m))
+    H[1, 3] = np.inf  # a column that overflows, and one that is NaN
+    H[2, 7] = np.nan
+    M, V, b = rng.normal(size=(n, n)), rng.normal(size=(n, d)), rng.normal(size=n)
+    Vz, bz = (rng.normal(size=(n, d)), rng.normal(size=n)) if gated else (np.empty((n, 0)), np.empty(0))
+    X = rng.normal(size=(d, m))
+    Hn, A, Z = np.empty((n, m)), np.empty((n, m)), np.empty((n if gated else 0, m))
+    acc = np.empty(m)
+    _block_step(H, Hn, A, Z, X, 1.0, 0.1, act, gated, M, V, b, Vz, bz, False, acc)
+    fused = acc.copy()
+    div = np.full(m, -1, np.int64)
+    ndiv = _check_block(Hn, acc, div, 4)
+    assert np.array_equal(fused, acc, equal_nan=True)
+    assert ndiv == np.count_nonzero(~np.isfinite(fused)) > 0
+    assert np.all(div[~np.isfinite(fused)] == 4)
