@@ -15,25 +15,32 @@ import time
 
 import click
 
-#: Approximate cold compile time in seconds of each kernel on a 2-core machine (``rnndyn compile --json``
+#: Approximate cold compile time in seconds of each kernel on an idle 2-core machine (``rnndyn compile --json``
 #: measures them); only the "about N s" of the notice and the length of the bar come from here.
 KERNEL_SECONDS = {
-    "simulate": 5.0,
-    "tangent": 15.0,
-    "bptt": 20.0,
-    "lyapunov": 15.0,
+    "simulate": 18.0,
+    "tangent": 21.0,
+    "bptt": 48.0,
+    "lyapunov": 22.0,
+    "basin_trajectories": 19.0,
+    "clv_forward": 20.0,
+    "clv_backward": 24.0,
+    "slow_points_adam": 6.0,
     "map_simulate": 8.0,
     "map_tangent": 10.0,
-    "map_lyapunov": 20.0,
+    "map_lyapunov": 11.0,
+    "map_clv_forward": 11.0,
     "lstm_step": 2.0,
     "lstm_jacobian": 2.0,
-    "lstm_rule": 1.0,
-    "lstm_jac": 1.0,
-    "bifurcation": 2.0,
+    "lstm_rule": 3.0,
+    "lstm_jac": 3.0,
+    "bifurcation": 1.0,
 }
 
-#: Approximate cold compile time in seconds of all the kernels a command at its defaults needs (2-core machine).
-COMMAND_SECONDS = {"phase": 6.0, "gradients": 20.0, "lyapunov": 20.0, "norms": 15.0, "figures": 45.0}
+#: Approximate cold compile time in seconds of all the kernels a command at its defaults needs (idle 2-core
+#: machine; "figures" is the quick gallery, which computes on the NumPy twins and compiles the LSTM's rule).
+COMMAND_SECONDS = {"phase": 19.0, "basins": 19.0, "gradients": 48.0, "lyapunov": 22.0, "norms": 21.0, "clv": 44.0,
+                   "slowpoints": 6.0, "figures": 20.0}
 
 #: Seconds assumed for a compiled function not in :data:`KERNEL_SECONDS` (a map's rule or Jacobian).
 OTHER_SECONDS = 1.0
