@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import platform
-import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -18,16 +16,6 @@ def _version(dist: str) -> str | None:
         return version(dist)
     except PackageNotFoundError:  # pragma: no cover - a source checkout without metadata
         return None
-
-
-def _no_cuda_driver() -> bool:
-    """True where no CUDA GPU can be visible: Linux without NVIDIA's device files (nor WSL's) and no simulator.
-
-    numba-cuda takes seconds to import only to find no driver; elsewhere (or with a driver) it is asked.
-    """
-    if not sys.platform.startswith("linux") or os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
-        return False
-    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
 
 
 def collect_info() -> dict:
@@ -46,7 +34,7 @@ def collect_info() -> dict:
         "matplotlib": _version("matplotlib"),
         "click": _version("click"),
         "backends": list(available_backends()),
-        "cuda_gpu_visible": not _no_cuda_driver() and cuda_available(),
+        "cuda_gpu_visible": cuda_available(),
         "numba_threads": numba.get_num_threads(),
     }
     # The threading layer is known once numba has started its threads; starting them compiles nothing.

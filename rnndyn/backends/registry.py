@@ -10,6 +10,8 @@ refuses an unsupported (algorithm, family, backend) triple, with
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -76,8 +78,25 @@ def available_backends() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
+def _no_cuda_driver() -> bool:
+    """True where no CUDA GPU can be visible: Linux without NVIDIA's device files (nor WSL's) and no simulator.
+
+    numba-cuda takes seconds to import only to find no driver; elsewhere (or with a driver) it is asked.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
+        return False
+    return not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg"))
+
+
+@functools.lru_cache(maxsize=None)
 def cuda_available() -> bool:
-    """Whether a CUDA GPU (or the CUDA simulator) is usable, without failing when numba-cuda is absent."""
+    """Whether a CUDA GPU (or the CUDA simulator) is usable, without failing when numba-cuda is absent.
+
+    Asked once per process (a driver does not come or go while it runs), and answered without importing
+    numba-cuda where no NVIDIA device file exists: ``backend="auto"`` asks it for every large request.
+    """
+    if _no_cuda_driver():
+        return False
     try:
         from numba import cuda
 

@@ -322,3 +322,13 @@ def test_basins_on_cuda_equal_the_cpu():
     b = rd.basins(cell, grid=6, steps=20, backend="cpu")
     np.testing.assert_array_equal(a.labels, b.labels)
     _close(a.log_grad, b.log_grad)
+
+
+def test_no_device_file_means_no_gpu_without_importing_numba_cuda():
+    import subprocess
+    import sys
+
+    code = ("import sys, rnndyn.backends.registry as r; r._no_cuda_driver = lambda: True; "
+            "print(r.cuda_available(), 'numba.cuda' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
