@@ -10,6 +10,8 @@ Activations are passed to kernels as small integers (no strings reach a kernel):
 
 from __future__ import annotations
 
+import math
+
 from numba.extending import register_jitable
 
 from rnndyn.kernels import vecmath
@@ -74,3 +76,41 @@ def dphi(act, x, y):
     if act == SIGMOID:
         return y * (1.0 - y)
     return 1.0
+
+
+# --------------------------------------------------------------------------- scaled norms (CPU and GPU)
+
+
+@register_jitable(error_model="numpy")
+def pow2_scale(x):
+    """(e, s1, s2) with 2^(e-1) ≤ x < 2^e and s1·s2 = 2^-e, each factor representable even for a
+    subnormal x: multiplying by s1 then s2 scales exactly, where x/m may become x·(1/m) under fast-math."""
+    e = math.frexp(x)[1]
+    return e, math.ldexp(1.0, -(e // 2)), math.ldexp(1.0, -(e - e // 2))
+
+
+@register_jitable(error_model="numpy")
+def column_norm(A, j, n):
+    """‖A[j:n, j]‖, scaled by a power of two so that neither 1e-170 nor 1e170 entries under- or overflow.
+
+    ``n`` is given rather than read from ``A`` because a GPU thread's local arrays are allocated at a
+    compile-time maximum of which only the first n rows are used.
+    """
+    amax = 0.0
+    for i in range(j, n):
+        v = abs(A[i, j])
+        if not v <= amax:
+            amax = v
+    if amax == 0.0 or not math.isfinite(amax):
+        return amax
+    if 1e-150 < amax < 1e150:
+        s = 0.0
+        for i in range(j, n):
+            s += A[i, j] * A[i, j]
+        return math.sqrt(s)
+    e, s1, s2 = pow2_scale(amax)
+    s = 0.0
+    for i in range(j, n):
+        v = (A[i, j] * s1) * s2
+        s += v * v
+    return math.ldexp(math.sqrt(s), e)

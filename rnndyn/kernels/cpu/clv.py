@@ -58,7 +58,7 @@ def _qr_full_householder(A, R, Vh, w):
             tau = 0.0  # column already triangular: H_j = I
             beta = a0
         else:
-            norm = _column_norm(A, j)
+            norm = _column_norm(A, j, n)
             beta = -norm if a0 >= 0.0 else norm
             tau = (beta - a0) / beta
             den = a0 - beta
@@ -415,7 +415,7 @@ def clv_backward(R, QV, C, r_hi, r_lo, roff, steps, every, growth, split, angles
                 if 1e-300 < q < 1e300:
                     nrm[c] = math.sqrt(q)
                 else:
-                    nrm[c] = _column_norm(X[:, c:c + 1].copy(), 0)  # scaled: the squares left the range
+                    nrm[c] = _column_norm(X[:, c:c + 1].copy(), 0, X.shape[0])  # scaled: the squares left the range
                 if r < steps:
                     growth[bb, r, c] = -math.log(nrm[c])
             for row in range(k):

@@ -14,7 +14,9 @@ from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
+from rnndyn.kernels.scalar import column_norm as _column_norm
 from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
+from rnndyn.kernels.scalar import pow2_scale as _pow2_scale
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 
@@ -262,14 +264,6 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
             acc[k] = u + v
 
 
-@njit(cache=True)
-def _pow2_scale(x):
-    """(e, s1, s2) with 2^(e-1) ≤ x < 2^e and s1·s2 = 2^-e, each factor representable even for a
-    subnormal x: multiplying by s1 then s2 scales exactly, where x/m may become x·(1/m) under fast-math."""
-    e = math.frexp(x)[1]
-    return e, math.ldexp(1.0, -(e // 2)), math.ldexp(1.0, -(e - e // 2))
-
-
 @njit(cache=True, error_model="numpy")
 def _fro(A):
     """‖A‖_F scaled by a power of two near max|a_ij| first, so that it overflows only when the result does
@@ -438,30 +432,6 @@ _QR_SAFE_HI = 2.0 ** 960
 
 
 @njit(cache=True, error_model="numpy")
-def _column_norm(A, j):
-    """‖A[j:, j]‖, scaled by a power of two so that neither 1e-170 nor 1e170 entries under- or overflow."""
-    n = A.shape[0]
-    amax = 0.0
-    for i in range(j, n):
-        v = abs(A[i, j])
-        if not v <= amax:
-            amax = v
-    if amax == 0.0 or not math.isfinite(amax):
-        return amax
-    if 1e-150 < amax < 1e150:
-        s = 0.0
-        for i in range(j, n):
-            s += A[i, j] * A[i, j]
-        return math.sqrt(s)
-    e, s1, s2 = _pow2_scale(amax)
-    s = 0.0
-    for i in range(j, n):
-        v = (A[i, j] * s1) * s2
-        s += v * v
-    return math.ldexp(math.sqrt(s), e)
-
-
-@njit(cache=True, error_model="numpy")
 def _qr_cols(A, Vh, w, rdiag):
     """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
 
@@ -485,7 +455,7 @@ def _qr_cols(A, Vh, w, rdiag):
         if not (_QR_SAFE_LO < ss < _QR_SAFE_HI):
             # squares near the ends of the float64 range (entries below ~1e-145 or above ~1e145) lose the norm
             # to underflow or overflow: a scaled norm, and the reflector by division, not by a reciprocal
-            norm = _column_norm(A, j)
+            norm = _column_norm(A, j, n)
             if norm == abs(a0):  # nothing below the diagonal counts: H_j = I
                 tau = 0.0
                 rdiag[j] = a0

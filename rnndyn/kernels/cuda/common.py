@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from rnndyn.kernels.scalar import dphi, phi, sigmoid
+from rnndyn.kernels.scalar import column_norm, dphi, phi, pow2_scale, sigmoid
 
 #: Threads per block when a host function is not told (the "cuda" backend passes
 #: ``config.CUDA_THREADS_PER_BLOCK``; the kernels cannot read the config themselves).
@@ -217,13 +217,6 @@ def all_finite(x, n):
 
 
 @cuda.jit(device=True)
-def pow2_scale(x):
-    """(e, s1, s2) with 2^(e-1) ≤ x < 2^e and s1·s2 = 2^-e, each factor representable even for a subnormal x."""
-    e = math.frexp(x)[1]
-    return e, math.ldexp(1.0, -(e // 2)), math.ldexp(1.0, -(e - e // 2))
-
-
-@cuda.jit(device=True)
 def fro_norm(A, n, k):
     """‖A[:n, :k]‖_F, scaled by a power of two near max|a_ij| so that it overflows only when the result does.
 
@@ -337,29 +330,6 @@ def spectral_norm(A, S, n):
 
 
 # --------------------------------------------------------------------------- Householder QR
-
-
-@cuda.jit(device=True)
-def column_norm(A, j, n):
-    """‖A[j:n, j]‖, scaled by a power of two so that neither 1e-170 nor 1e170 entries under- or overflow."""
-    amax = 0.0
-    for i in range(j, n):
-        v = abs(A[i, j])
-        if not v <= amax:
-            amax = v
-    if amax == 0.0 or not math.isfinite(amax):
-        return amax
-    if 1e-150 < amax < 1e150:
-        s = 0.0
-        for i in range(j, n):
-            s += A[i, j] * A[i, j]
-        return math.sqrt(s)
-    e, s1, s2 = pow2_scale(amax)
-    s = 0.0
-    for i in range(j, n):
-        v = (A[i, j] * s1) * s2
-        s += v * v
-    return math.ldexp(math.sqrt(s), e)
 
 
 @cuda.jit(device=True)
