@@ -43,6 +43,14 @@ LAZY_COMMANDS = {
 }
 
 
+#: Commands that run one analysis and exit. Their ``backend="auto"`` runs a cell's NumPy twins where those are
+#: estimated to finish within this many seconds (``rnndyn.config.AUTO_REFERENCE_SECONDS``): about what loading the
+#: cached compiled kernels into a fresh process costs, while compiling them costs 10-50 s. Commands that call the
+#: kernels many times (train, sweep, chaos, figures) keep the compiled kernels.
+ONE_SHOT_COMMANDS = frozenset({"gradients", "lyapunov", "norms", "phase"})
+ONE_SHOT_REFERENCE_SECONDS = 1.5
+
+
 def _load(target: str) -> click.Command:
     module, _, attr = target.rpartition(".")
     return getattr(importlib.import_module(module), attr)
@@ -167,6 +175,12 @@ def cli(ctx, debug):
         from .compiling import watch_for
 
         watch_for(ctx.invoked_subcommand)  # a command that must compile says so instead of seeming to hang
+        if ctx.invoked_subcommand in ONE_SHOT_COMMANDS:
+            from rnndyn import config
+
+            before = config.AUTO_REFERENCE_SECONDS
+            config.AUTO_REFERENCE_SECONDS = ONE_SHOT_REFERENCE_SECONDS
+            ctx.call_on_close(lambda: setattr(config, "AUTO_REFERENCE_SECONDS", before))
 
 
 def main(argv=None):

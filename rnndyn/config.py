@@ -79,6 +79,22 @@ QR_LAPACK_MIN_N: int = 64
 #: which a transfer and a launch stop dominating), not yet measured on a GPU.
 CUDA_MIN_WORK: float = 1e9
 
+#: "auto" backend: run a cell's NumPy twins (backend "reference") instead of compiled kernels when
+#: their estimated time (:data:`REFERENCE_STEP_SECONDS` per step plus
+#: :data:`REFERENCE_MADD_SECONDS` per multiply-add) is at most this many seconds. 0 (the
+#: library's default) never does: a session amortises a kernel's compilation and loading over many
+#: calls. A one-shot process does not: the CLI's single-analysis commands (phase, gradients, norms,
+#: lyapunov) set 1.5, about what loading the cached compiled kernels into a fresh process costs
+#: (1.2-1.6 s measured on a 2-core x86-64 machine), while compiling them costs 10-50 s.
+AUTO_REFERENCE_SECONDS: float = 0.0
+#: Seconds per step of each NumPy twin at small n (its Python and ufunc overhead), measured on a
+#: 2-core x86-64 machine (NumPy 2, OpenBLAS) for cells: the estimate of :data:`AUTO_REFERENCE_SECONDS`.
+#: An algorithm not listed here is never moved to its twin.
+REFERENCE_STEP_SECONDS: dict = {"simulate": 6e-5, "tangent": 1.6e-4, "lyapunov": 2.6e-4, "bptt": 1.7e-4}
+#: Seconds per multiply-add of the NumPy twins beyond their per-step overhead (BLAS-bound; measured
+#: 0.3-0.7 ns, rounded up).
+REFERENCE_MADD_SECONDS: float = 1e-9
+
 #: CUDA launch geometry: threads per block of the grid-stride launches, read by the
 #: "cuda" backend at every call (tests set it small so that several blocks run).
 CUDA_THREADS_PER_BLOCK: int = 128

@@ -137,8 +137,41 @@ def _runs(name: str, algorithm: str, family: str) -> bool:
         return False
 
 
+def reference_seconds(algorithm: str, steps: float, work: float) -> float:
+    """Estimated seconds of the NumPy twin of ``algorithm`` for a cell: ``steps`` steps, ``work`` multiply-adds.
+
+    ``config.REFERENCE_STEP_SECONDS[algorithm] * steps + config.REFERENCE_MADD_SECONDS * work``;
+    ``inf`` for an algorithm without a measured per-step cost.
+
+    Examples
+    --------
+    >>> from rnndyn.backends.registry import reference_seconds
+    >>> round(reference_seconds("simulate", 50, 600), 6)  # the phase portrait of a 2-D cell
+    0.003001
+    >>> reference_seconds("basins", 200, 5e7)
+    inf
+    """
+    per_step = config.REFERENCE_STEP_SECONDS.get(algorithm)
+    if per_step is None:
+        return float("inf")
+    return float(per_step) * float(steps) + float(config.REFERENCE_MADD_SECONDS) * float(work)
+
+
+def _auto(algorithm: str, family: str, work: float, n: int | None, steps: float | None) -> str:
+    """What ``"auto"`` means for this request (see :func:`kernel_for`)."""
+    if "cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available() \
+            and _instance("cuda").supports(algorithm, family) \
+            and (n is None or _instance("cuda").fits(algorithm, family, n)):
+        return "cuda"
+    limit = float(config.AUTO_REFERENCE_SECONDS)
+    if limit > 0 and steps is not None and family == "cell" and "reference" in _FACTORIES \
+            and reference_seconds(algorithm, steps, work) <= limit and _runs("reference", algorithm, family):
+        return "reference"
+    return "cpu"
+
+
 def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float = 0.0, argname: str = "system",
-               n: int | None = None):
+               n: int | None = None, steps: float | None = None):
     """The driver that runs ``algorithm`` for a system of ``family`` on ``backend``.
 
     Parameters
@@ -149,7 +182,9 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
     backend : str
         A registered backend, or ``"auto"``: ``"cuda"`` when it is registered,
         runs this pair, a GPU is visible and ``work`` ≥ ``config.CUDA_MIN_WORK``;
-        else ``"cpu"``.
+        else ``"reference"`` for a cell whose NumPy twin is estimated to take at most
+        ``config.AUTO_REFERENCE_SECONDS`` (0 by default: never; see
+        :func:`reference_seconds`); else ``"cpu"``.
     work : float
         Multiply-adds of the request, for ``"auto"``.
     argname : str
@@ -157,6 +192,9 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
     n : int, optional
         The state size, for ``"auto"``: a backend whose kernels cannot hold states
         of this size (:meth:`~rnndyn.backends.Backend.fits`) is not chosen.
+    steps : float, optional
+        Steps of the request, for ``"auto"``'s estimate of the NumPy twin's time;
+        without it, ``"auto"`` never picks ``"reference"``.
 
     Returns
     -------
@@ -189,12 +227,7 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
         raise UnsupportedError(f"{argname}: {algorithm} runs {runs} only, not {what}")
     choice(backend, "backend", set(_FACTORIES) | {"auto"})
     if backend == "auto":
-        name = "cpu"
-        if "cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available() \
-                and _instance("cuda").supports(algorithm, family) \
-                and (n is None or _instance("cuda").fits(algorithm, family, n)):
-            name = "cuda"
-        be = _instance(name)
+        be = _instance(_auto(algorithm, family, work, n, steps))
     else:
         be = _instance(backend)
     if not be.supports(algorithm, family):

@@ -31,6 +31,7 @@ def test_default_picture_vanishing_exploding_flat(tmp_path):
     assert lines[large][-1] == "exploding"
 
 
+@pytest.mark.usefixtures("as_the_cli")
 def test_json_equals_the_library_result():
     args = ["--cell", "antisymmetric", "--size", "8", "--steps", "40", "--gamma", "0.2", "--eps", "0.05",
             "--init", "normal:std=0.3", "--init", "orthogonal,gamma=1,label=damped, γ = 1", "--seed", "3",

@@ -25,6 +25,7 @@ def test_antisymmetric_prints_and_plots_a_spectrum(tmp_path):
     assert "exponents (16, descending, per step):" in res.output
 
 
+@pytest.mark.usefixtures("as_the_cli")
 def test_stdout_equals_the_library_result():
     res = run(["--cell", "euler", "--matrix", "W0", "--gamma", "0.15", "--steps", "300", "--transient", "10",
                "--h0", "0.0,0.5", "--json"])

@@ -213,6 +213,7 @@ def test_a_layer_the_file_lacks_is_a_one_line_error(tmp_path, command):
 # --------------------------------------------------------------------------- lyapunov and gradients drive the model
 
 
+@pytest.mark.usefixtures("as_the_cli")
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_lyapunov_drives_the_model_through_its_own_input_weights_and_bias(tmp_path, fmt):
     sd = nn_rnn_state_dict()
@@ -237,6 +238,7 @@ def test_lyapunov_drives_the_model_through_its_own_input_weights_and_bias(tmp_pa
     assert err.startswith("Error: --noise: model.") and "takes 3 inputs" in err
 
 
+@pytest.mark.usefixtures("as_the_cli")
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_gradients_run_the_model_with_its_own_input_weights_and_bias(tmp_path, fmt):
     sd = nn_rnn_state_dict()

@@ -142,3 +142,20 @@ assert not any(type(f).__name__ == "_AfterNumbaImport" for f in sys.meta_path)
 """
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+@pytest.mark.parametrize("argv", [["phase", "--matrix", "W0", "--gamma", "0.15", "--json"], ["gradients", "--json"],
+                                  ["lyapunov", "--json"], ["norms", "--json"]])
+def test_one_shot_commands_at_their_defaults_load_no_compiled_kernel(argv, tmp_path):
+    # their work takes NumPy's twins well under the 1.2-1.6 s of loading a cached kernel, let alone compiling one
+    env = dict(os.environ, MPLBACKEND="Agg")
+    argv = [*argv, "--out", str(tmp_path / "f.png")] if argv[0] == "phase" else argv
+    assert _loaded_after([argv], ("rnndyn.kernels.cpu", "rnndyn.kernels.cpu.trajectories"), env=env) == []
+
+
+def test_one_shot_commands_restore_the_library_default():
+    from rnndyn import config
+
+    res = CliRunner().invoke(cli, ["norms", "--steps", "8", "--size", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    assert config.AUTO_REFERENCE_SECONDS == 0.0
