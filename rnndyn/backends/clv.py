@@ -86,6 +86,7 @@ def clv_run(backend, family, args, h0, inputs, q0, transient, steps, transient_b
     split : (B,) int
         The s used.
     """
+    serial_blas = getattr(backend, "serial_blas", lambda: blas_threads(1))
     forward = backend.kernel("clv", family)
     backward = getattr(backend.kernels, "clv_backward")
     # ``args`` come normalised by the driver (cell_args / map_args: one compiled signature); an LSTM's arrays
@@ -122,7 +123,7 @@ def clv_run(backend, family, args, h0, inputs, q0, transient, steps, transient_b
         t0 = t_from
         for t1 in _cuts(t_from, t_to, chunks):
             chunk = np.ascontiguousarray(inputs[:, t0:t1])
-            with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
+            with serial_blas():  # prange owns the cores; a threaded BLAS inside it oversubscribes them
                 forward(hh, chunk, *pargs, QQ, R, Vs, Hss, t0, transient, every, roff, div, config.BLAS_MIN_N,
                         lapack_min_n)
             tick(t1 - t0)
@@ -160,7 +161,7 @@ def clv_run(backend, family, args, h0, inputs, q0, transient, steps, transient_b
             run_forward(hh, QQ, div, transient + lo, transient + hi, lo, no_V, no_Hs)
         r_hi = hi
         for r_lo in reversed([lo] + _cuts(lo, hi, chunks)[:-1]):
-            with blas_threads(1):
+            with serial_blas():
                 backward(R, V, C, r_hi, r_lo, lo, steps, every, growth, split, angles, pairs, diverged_at,
                          config.BLAS_MIN_N)
             tick(r_hi - r_lo)

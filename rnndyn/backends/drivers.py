@@ -15,6 +15,7 @@ supported pair.
 from __future__ import annotations
 
 import abc
+import contextlib
 import functools
 import importlib
 import threading
@@ -146,15 +147,21 @@ class KernelBackend(Backend):
     supports : iterable of (algorithm, family), optional
         The pairs this backend runs; default every pair of :data:`KERNELS`. A
         kernel package that has, say, no map kernels declares it here.
+    threaded : bool
+        Whether the kernels run their batch over numba's threads (``prange``): the
+        batch is then split into one chunk per thread and BLAS is held to one thread
+        while they run. False for kernels that run in the calling thread (the NumPy
+        twins), which then skip both (and numba's import).
     """
 
-    def __init__(self, name: str, module: str, supports=None):
+    def __init__(self, name: str, module: str, supports=None, threaded: bool = True):
         pairs = frozenset(KERNELS if supports is None else (tuple(p) for p in supports))
         unknown = sorted(pairs - KERNELS.keys())
         if unknown:
             raise ValidationError(f"supports: {unknown} are not (algorithm, family) pairs of any kernel; "
                              f"expected some of {sorted(KERNELS)}")
         self.name = name
+        self.threaded = bool(threaded)
         self._module_name = module
         self._module = None
         self._pairs = pairs
@@ -162,6 +169,18 @@ class KernelBackend(Backend):
     def supports(self, algorithm: str, family: str) -> bool:
         """Whether this backend runs ``algorithm`` for ``family`` (see :data:`KERNELS`)."""
         return (algorithm, family) in self._pairs
+
+    def threads(self) -> int:
+        """The threads a kernel call spreads its batch over: numba's, or 1 for kernels that are not threaded."""
+        if not self.threaded:
+            return 1
+        import numba
+
+        return max(1, numba.get_num_threads())
+
+    def serial_blas(self):
+        """A context that holds BLAS to one thread while a threaded kernel owns the cores (else does nothing)."""
+        return blas_threads(1) if self.threaded else contextlib.nullcontext()
 
     @property
     def kernels(self):
@@ -194,12 +213,12 @@ class KernelBackend(Backend):
         final = np.empty((B, n), dt)
         diverged_at = np.empty(B, np.int64)
         if family == "cell":
-            with blas_threads(1):  # prange owns the cores
-                kernel(h0, inputs, *cell_args(args, dt), stride, out, final, diverged_at, batch_chunk(B, n),
-                       int(config.BLAS_MIN_N))
+            with self.serial_blas():  # prange owns the cores
+                kernel(h0, inputs, *cell_args(args, dt), stride, out, final, diverged_at,
+                       batch_chunk(B, n, self.threads()), int(config.BLAS_MIN_N))
         else:
             rule, _, params = map_args(args)
-            with blas_threads(1):
+            with self.serial_blas():
                 kernel(h0, inputs, rule, params, stride, out, final, diverged_at)
         return out, final, diverged_at
 
@@ -217,7 +236,7 @@ class KernelBackend(Backend):
         diverged_at = np.empty(B, np.int64)
         # cells batch their tangent step through BLAS later than a map's per-trajectory product
         blas_min_n = config.TANGENT_BLAS_MIN_N if family == "cell" else config.BLAS_MIN_N
-        with blas_threads(1):
+        with self.serial_blas():
             kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n))
         return final, jac, norms, vec_norms, diverged_at
 
@@ -226,7 +245,7 @@ class KernelBackend(Backend):
         """Run ``lyapunov_spectrum``; see :func:`_lyapunov_run`."""
         pargs = cell_args(args) if family == "cell" else map_args(args)
         return _lyapunov_run(self.kernel("lyapunov", family), pargs, h0, inputs, q0, int(transient), int(steps),
-                             int(every), int(nblocks), history, edges, on_chunk)
+                             int(every), int(nblocks), history, edges, on_chunk, self.serial_blas)
 
     def clv(self, family, args, *rest, **kw):
         """Run ``covariant_lyapunov_vectors``; see :func:`rnndyn.backends.clv.clv_run`."""
@@ -241,8 +260,6 @@ class KernelBackend(Backend):
         The batch is split into one chunk per thread (at most
         ``config.BATCH_CHUNK`` trajectories each) so that B = 2 already uses both cores.
         """
-        import numba
-
         kernel = self.kernel("bptt", family)
 
         w = kernel_array
@@ -252,8 +269,7 @@ class KernelBackend(Backend):
         T = inputs.shape[1]
         d = p.V.shape[1]
         k = U.shape[0]
-        threads = max(1, numba.get_num_threads())
-        chunk = max(1, min(config.BATCH_CHUNK, -(-B // threads)))
+        chunk = max(1, min(config.BATCH_CHUNK, -(-B // self.threads())))
         # the kernel compares n with blas_min_n; a block of several trajectories goes to BLAS earlier
         blas_min_n = 0 if chunk * n * n >= config.BPTT_BLAS_MIN_WORK else config.BLAS_MIN_N
         dM = np.empty((n, n))
@@ -273,7 +289,7 @@ class KernelBackend(Backend):
         nseg = -(-T // L) if T > 0 else 0
         per = n * (2 * L + 1 + (2 * L if p.gated else 1) + max(nseg, 1)) + d * L  # the kernel's _bptt_words
         work = self._bptt_workspace(-(-B // chunk) * chunk * per)
-        with blas_threads(1):  # prange owns the cores; a threaded GEMM inside it oversubscribes them
+        with self.serial_blas():  # prange owns the cores; a threaded GEMM inside it oversubscribes them
             kernel(h0, inputs, *p, int(loss_kind), dL_dh, U, c, targets, int(checkpoint),
                    dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at,
                    work, int(chunk), int(blas_min_n))
@@ -289,9 +305,7 @@ class KernelBackend(Backend):
         tails = np.empty((G, int(tail), n))
         log_grad = np.empty(G)
         diverged_at = np.empty(G, np.int64)
-        import numba
-
-        chunk = max(1, min(config.BATCH_CHUNK, -(-G // (4 * max(1, numba.get_num_threads())))))
+        chunk = max(1, min(config.BATCH_CHUNK, -(-G // (4 * self.threads()))))
         kernel(h0, int(steps), float(escape), *cell_args(p), final, tails, log_grad, diverged_at, int(chunk))
         return final, tails, log_grad, diverged_at
 
@@ -305,22 +319,26 @@ class KernelBackend(Backend):
         return buf
 
 
-def batch_chunk(B: int, n: int = 1) -> int:
+def batch_chunk(B: int, n: int = 1, threads: int | None = None) -> int:
     """Trajectories per thread block.
 
     ``config.BLOCK_ELEMENTS // n`` (a block of about that many state entries),
     at most ``config.BATCH_CHUNK``, at most an even share of the batch so every
-    numba thread gets work, and a multiple of 8 (one AVX-512 vector) when ≥ 8.
+    numba thread (or each of ``threads``) gets work, and a multiple of 8 (one
+    AVX-512 vector) when ≥ 8.
     """
-    import numba
+    if threads is None:
+        import numba
 
-    per_thread = -(-B // max(1, numba.get_num_threads()))
+        threads = numba.get_num_threads()
+    per_thread = -(-B // max(1, threads))
     target = max(8, config.BLOCK_ELEMENTS // max(1, n))
     chunk = min(target, -(-per_thread // 8) * 8)
     return max(1, min(config.BATCH_CHUNK, chunk))
 
 
-def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblocks, history, edges, on_chunk):
+def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblocks, history, edges, on_chunk,
+                  serial_blas=lambda: blas_threads(1)):
     """Allocate the carried state of a Lyapunov run and call ``kernel`` over chunks of steps.
 
     ``kernel(h, inputs_chunk, *pargs, Q, S, t0, transient, total, every,
@@ -344,7 +362,7 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblock
     t0 = 0
     for t1 in (edges if edges is not None else [total]):
         chunk = kernel_array(inputs[:, t0:t1])
-        with blas_threads(1):  # prange owns the cores; a threaded BLAS inside it oversubscribes them
+        with serial_blas():  # prange owns the cores; a threaded BLAS inside it oversubscribes them
             kernel(h, chunk, *pargs, Q, S, int(t0), transient, total, every, blocks, hist, diverged_at,
                    int(config.BLAS_MIN_N), int(lapack_min_n))
         t0 = t1

@@ -304,5 +304,5 @@ def _cuda_backend() -> Backend:
 
 
 register_backend("cpu", lambda: KernelBackend("cpu", "rnndyn.kernels.cpu"))
-register_backend("reference", lambda: KernelBackend("reference", "rnndyn.kernels.numpy"))
+register_backend("reference", lambda: KernelBackend("reference", "rnndyn.kernels.numpy", threaded=False))
 register_backend("cuda", _cuda_backend)

@@ -53,7 +53,7 @@ relative); for ``a >= 0.35`` an error in ``E = e^{-2a}`` reaches tanh damped
 (``d tanh / tanh = 2E / (1 - E**2) * dE / E <= 1.33 dE / E``). A priori bound:
 about 3 ulp. Measured: at most 2 ulp from an extended-precision reference and
 at most 3 ulp from ``np.tanh`` (itself up to 1 ulp off) over 5e7 points in all
-binades and in dense ranges (see ``tests/test_vecmath.py``). The sign is put
+binades and in dense ranges (see ``tests/kernels/test_vecmath.py``). The sign is put
 back with ``copysign``, so ``tanh(-0.0) = -0.0``. ``|x| < 2**-28`` returns
 ``x`` (``tanh x = x (1 - x**2/3 + ...)`` rounds to ``x`` there; this covers
 zeros and subnormals). Clamping ``|x|`` at 20 (``tanh(20) = 1 - 8.5e-18``

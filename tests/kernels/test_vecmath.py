@@ -201,6 +201,29 @@ def test_tanh_is_odd(xs):
     np.testing.assert_array_equal(vtanh(-x).view(np.int64), (-vtanh(x)).view(np.int64))
 
 
+def _consecutive_doubles(x0, n):
+    """The 2n doubles nearest x0 (x0 > 0), in increasing order."""
+    return (np.float64(x0).view(np.int64) + np.arange(-n, n, dtype=np.int64)).view(np.float64)
+
+
+@pytest.mark.parametrize("loop", [tanh_loop, tanh_loop_fastmath], ids=["plain", "fastmath"])
+def test_tanh_is_monotone(loop):
+    # Every double in a window around each point where the formula changes:
+    # the reduction's k steps at |x| = (j + 1/2) ln2 / 2, the tiny-|x| cut at
+    # 2**-28, the clamp at 20, plus a sorted sample of the range where tanh
+    # saturates. Errors of a few ulp that differ between N and D of the
+    # quotient show up here as backward steps although each value is within
+    # the ulp bound (a one-division Pade form of exp measured thousands).
+    ln2 = math.log(2.0)
+    grids = [_consecutive_doubles((j + 0.5) * ln2 / 2, 20_000) for j in range(4)]
+    grids += [_consecutive_doubles(x0, 20_000) for x0 in (2.0**-28, 1.0, 20.0)]
+    grids.append(np.sort(np.random.default_rng(12).uniform(0.0, 20.0, 400_000)))
+    for x in grids:
+        assert np.all(np.diff(np.tanh(x)) >= 0)  # the reference is monotone here
+        y = vtanh(x, loop)
+        assert np.all(np.diff(y) >= 0), x[1:][np.diff(y) < 0][:5]
+
+
 # ---------------------------------------------------------------------------
 # sigmoid
 
