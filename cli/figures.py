@@ -18,9 +18,12 @@ from .output import emit_json, note, progress_bar
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
               help="Image format.")
 @click.option("--list", "list_only", is_flag=True, help="Print the registered figures and what each shows; build nothing.")
-@click.option("--quick", is_flag=True, help="Small sizes (seconds in all; for smoke tests, not for the gallery).")
+@click.option("--quick", is_flag=True, help="Small sizes (for smoke tests, not for the gallery): about a second per "
+                                           "figure and core.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Figures built at once, each in its own process on one core; 0 (default): one per available CPU.")
 @json_option()
-def figures(only, outdir, fmt, list_only, quick, as_json):
+def figures(only, outdir, fmt, list_only, quick, jobs, as_json):
     """Rebuild every registered figure of the source documents into OUTDIR, with a README.md gallery.
 
     Each figure is computed by rnndyn from fixed seeds and written without dates,
@@ -31,6 +34,7 @@ def figures(only, outdir, fmt, list_only, quick, as_json):
     $ rnndyn figures --list --json
     $ rnndyn figures --only smerity_fibonacci --outdir /tmp/figs
     $ rnndyn figures                      # the whole gallery into figures/
+    $ rnndyn figures --quick --only d2l_sigmoid_gradient --only stability_region --jobs 2 --outdir /tmp/figs
     """
     from rnndyn import figures as registry_mod
 
@@ -46,13 +50,15 @@ def figures(only, outdir, fmt, list_only, quick, as_json):
         return
     names = [registry_mod.get(n).name for n in dict.fromkeys(only)] if only else list(reg)
     t0 = time.perf_counter()
-    built = []
+    jobs = jobs or registry_mod.available_cpus()
+
     with progress_bar("figures", len(names)) as bar:
-        for name in names:
-            (b,) = registry_mod.build_all(outdir, names=[name], fmt=fmt, quick=quick, gallery=False)
-            built.append(b)
+        def written(b):
             note(f"wrote {b.path} ({b.seconds:.1f} s)")
             bar.update(1)
+
+        built = registry_mod.build_all(outdir, names=names, fmt=fmt, quick=quick, gallery=False, jobs=jobs,
+                                       on_built=written)
     gallery = registry_mod.write_gallery(outdir, fmt=fmt)
     if as_json:
         emit_json({"figures": [{"name": b.name, "path": str(b.path), "seconds": b.seconds} for b in built],
