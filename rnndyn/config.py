@@ -80,8 +80,8 @@ QR_LAPACK_MIN_N: int = 64
 CUDA_MIN_WORK: float = 1e9
 
 #: "auto" backend: run a cell's NumPy twins (backend "reference") instead of compiled kernels when
-#: their estimated time (:data:`REFERENCE_STEP_SECONDS` per step plus
-#: :data:`REFERENCE_MADD_SECONDS` per multiply-add) is at most this many seconds. 0 (the
+#: their estimated time (:data:`REFERENCE_STEP_SECONDS` per step, :data:`REFERENCE_TRAJECTORY_STEP_SECONDS`
+#: per step of each trajectory, :data:`REFERENCE_MADD_SECONDS` per multiply-add) is at most this many seconds. 0 (the
 #: library's default) never does: a session amortises a kernel's compilation and loading over many
 #: calls. A one-shot process does not: the CLI's single-analysis commands (phase, gradients, norms,
 #: lyapunov) set 1.5, about what loading the cached compiled kernels into a fresh process costs
@@ -91,6 +91,9 @@ AUTO_REFERENCE_SECONDS: float = 0.0
 #: 2-core x86-64 machine (NumPy 2, OpenBLAS) for cells: the estimate of :data:`AUTO_REFERENCE_SECONDS`.
 #: An algorithm not listed here is never moved to its twin.
 REFERENCE_STEP_SECONDS: dict = {"simulate": 6e-5, "tangent": 1.6e-4, "lyapunov": 2.6e-4, "bptt": 1.7e-4}
+#: Seconds per step and trajectory of a batch beyond the first (the twins' batched small products and
+#: factorisations), measured as above with B = 1, 8, 32 and 256 at n = 16.
+REFERENCE_TRAJECTORY_STEP_SECONDS: dict = {"simulate": 5e-7, "tangent": 3.5e-5, "lyapunov": 3e-5, "bptt": 8e-6}
 #: Seconds per multiply-add of the NumPy twins beyond their per-step overhead (BLAS-bound; measured
 #: 0.3-0.7 ns, rounded up).
 REFERENCE_MADD_SECONDS: float = 1e-9

@@ -318,7 +318,7 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     prep = prepare(cell, h0, inputs, steps)
     B0, T0, n0 = prep.h0.shape[0], prep.steps, prep.h0.shape[1]
     run = kernel_for("bptt", prep.family, backend, work=float(B0) * T0 * n0 * (3 * n0 + prep.inputs.shape[2]),
-                     argname="cell", steps=T0)
+                     argname="cell", steps=T0, batch=B0)
     kind = _kind(cell)
     loss_name = _resolve_loss(loss, readout, dL_dh, targets)
     p = prep.args

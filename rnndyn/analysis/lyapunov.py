@@ -324,7 +324,7 @@ def lyapunov_spectrum(cell, h0, inputs=None, steps=None, k=None, transient=0, re
     H = -(-steps // every) if return_history else 0
     check_memory(8.0 * B * (H * k + n * k), f"the history of {B} spectra of {k} exponents over {H} QR steps",
                  "pass return_history=False, or a larger reortho_every")
-    run = kernel_for("lyapunov", prep.family, backend, work=float(B) * total * n * n * k, n=n, steps=total)
+    run = kernel_for("lyapunov", prep.family, backend, work=float(B) * total * n * n * k, n=n, steps=total, batch=B)
     nblocks = _error_blocks(steps, every)
     edges = None
     on_chunk = None

@@ -257,7 +257,7 @@ def simulate(cell, h0, inputs=None, steps=None, record="all", backend="auto", dt
     check_memory(B * R * n * dt.itemsize, f"recording {R} states of {B} {what} of size {n}",
                  "pass record='last' or an integer stride, or split the batch")
     run = kernel_for("simulate", prep.family, backend, work=float(B) * T * n * (n + prep.inputs.shape[2]), n=n,
-                     steps=T)
+                     steps=T, batch=B)
     out, final, div = run(prep.args, prep.h0, prep.inputs, stride, dt)
     return trajectory_result(prep, stride, out, final, div)
 
@@ -328,7 +328,7 @@ def tangent(cell, h0, inputs=None, steps=None, vectors=None, norm="spectral", ba
     n = prep.h0.shape[1]
     vecs, single, norm_kind = tangent_request(prep, n, vectors, norm)
     B, T = prep.h0.shape[0], prep.steps
-    run = kernel_for("tangent", prep.family, backend, work=float(B) * T * n * n * n, n=n, steps=T)
+    run = kernel_for("tangent", prep.family, backend, work=float(B) * T * n * n * n, n=n, steps=T, batch=B)
     out = run(prep.args, prep.h0, prep.inputs, vecs, norm_kind)
     return tangent_result(prep, out, single, norm)
 

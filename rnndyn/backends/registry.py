@@ -137,27 +137,30 @@ def _runs(name: str, algorithm: str, family: str) -> bool:
         return False
 
 
-def reference_seconds(algorithm: str, steps: float, work: float) -> float:
-    """Estimated seconds of the NumPy twin of ``algorithm`` for a cell: ``steps`` steps, ``work`` multiply-adds.
+def reference_seconds(algorithm: str, steps: float, work: float, batch: float = 1) -> float:
+    """Estimated seconds of the NumPy twin of ``algorithm`` for a cell.
 
-    ``config.REFERENCE_STEP_SECONDS[algorithm] * steps + config.REFERENCE_MADD_SECONDS * work``;
-    ``inf`` for an algorithm without a measured per-step cost.
+    ``steps`` steps of ``batch`` trajectories, ``work`` multiply-adds in all:
+    ``steps * (STEP[algorithm] + (batch - 1) * TRAJECTORY_STEP[algorithm]) + MADD * work`` with the
+    ``config.REFERENCE_*_SECONDS`` constants; ``inf`` for an algorithm without measured costs.
 
     Examples
     --------
     >>> from rnndyn.backends.registry import reference_seconds
-    >>> round(reference_seconds("simulate", 50, 600), 6)  # the phase portrait of a 2-D cell
-    0.003001
+    >>> round(reference_seconds("simulate", 50, 1200, batch=3), 6)  # the phase portrait of a 2-D cell
+    0.003051
     >>> reference_seconds("basins", 200, 5e7)
     inf
     """
     per_step = config.REFERENCE_STEP_SECONDS.get(algorithm)
-    if per_step is None:
+    per_trajectory = config.REFERENCE_TRAJECTORY_STEP_SECONDS.get(algorithm)
+    if per_step is None or per_trajectory is None:
         return float("inf")
-    return float(per_step) * float(steps) + float(config.REFERENCE_MADD_SECONDS) * float(work)
+    return (float(steps) * (float(per_step) + max(float(batch) - 1, 0.0) * float(per_trajectory))
+            + float(config.REFERENCE_MADD_SECONDS) * float(work))
 
 
-def _auto(algorithm: str, family: str, work: float, n: int | None, steps: float | None) -> str:
+def _auto(algorithm: str, family: str, work: float, n: int | None, steps: float | None, batch: float) -> str:
     """What ``"auto"`` means for this request (see :func:`kernel_for`)."""
     if "cuda" in _FACTORIES and work >= config.CUDA_MIN_WORK and cuda_available() \
             and _instance("cuda").supports(algorithm, family) \
@@ -165,13 +168,13 @@ def _auto(algorithm: str, family: str, work: float, n: int | None, steps: float 
         return "cuda"
     limit = float(config.AUTO_REFERENCE_SECONDS)
     if limit > 0 and steps is not None and family == "cell" and "reference" in _FACTORIES \
-            and reference_seconds(algorithm, steps, work) <= limit and _runs("reference", algorithm, family):
+            and reference_seconds(algorithm, steps, work, batch) <= limit and _runs("reference", algorithm, family):
         return "reference"
     return "cpu"
 
 
 def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float = 0.0, argname: str = "system",
-               n: int | None = None, steps: float | None = None):
+               n: int | None = None, steps: float | None = None, batch: float = 1):
     """The driver that runs ``algorithm`` for a system of ``family`` on ``backend``.
 
     Parameters
@@ -195,6 +198,8 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
     steps : float, optional
         Steps of the request, for ``"auto"``'s estimate of the NumPy twin's time;
         without it, ``"auto"`` never picks ``"reference"``.
+    batch : float
+        Trajectories of the request, for the same estimate.
 
     Returns
     -------
@@ -227,7 +232,7 @@ def kernel_for(algorithm: str, family: str, backend: str = "auto", work: float =
         raise UnsupportedError(f"{argname}: {algorithm} runs {runs} only, not {what}")
     choice(backend, "backend", set(_FACTORIES) | {"auto"})
     if backend == "auto":
-        be = _instance(_auto(algorithm, family, work, n, steps))
+        be = _instance(_auto(algorithm, family, work, n, steps, batch))
     else:
         be = _instance(backend)
     if not be.supports(algorithm, family):

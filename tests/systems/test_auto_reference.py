@@ -57,3 +57,10 @@ def test_results_on_the_twins_agree_with_the_compiled_kernels(monkeypatch):
     monkeypatch.setattr(config, "AUTO_REFERENCE_SECONDS", 1.0)
     twins = rd.simulate(cell, h0, steps=50, record="all").states
     np.testing.assert_allclose(twins, compiled, rtol=1e-13, atol=1e-15)
+
+
+def test_a_batch_counts_per_trajectory(one_second):
+    per_step = config.REFERENCE_STEP_SECONDS["lyapunov"]
+    steps = int(0.5 / per_step)
+    assert backend_of(kernel_for("lyapunov", "cell", work=1e3, n=4, steps=steps, batch=1)) == "reference"
+    assert backend_of(kernel_for("lyapunov", "cell", work=1e3, n=4, steps=steps, batch=64)) == "cpu"
