@@ -21,7 +21,8 @@ from .output import emit_json, note, progress_bar
 @click.option("--quick", is_flag=True, help="Small sizes (for smoke tests, not for the gallery): about a second per "
                                            "figure and core.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Figures built at once, each in its own process on one core; 0 (default): one per available CPU.")
+              help="Figures built at once, each in its own process on one core; 0 (default): one per core the "
+                   "load average leaves idle.")
 @json_option()
 def figures(only, outdir, fmt, list_only, quick, jobs, as_json):
     """Rebuild every registered figure of the source documents into OUTDIR, with a README.md gallery.
@@ -50,7 +51,7 @@ def figures(only, outdir, fmt, list_only, quick, jobs, as_json):
         return
     names = [registry_mod.get(n).name for n in dict.fromkeys(only)] if only else list(reg)
     t0 = time.perf_counter()
-    jobs = jobs or registry_mod.available_cpus()
+    jobs = jobs or registry_mod.default_jobs()
 
     with progress_bar("figures", len(names)) as bar:
         def written(b):

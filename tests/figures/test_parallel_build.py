@@ -38,7 +38,7 @@ def test_a_build_function_that_cannot_be_pickled_is_built_here(tmp_path, monkeyp
 
 def test_a_worker_error_reaches_the_caller(tmp_path, monkeypatch):
     # a registered module-level function whose build fails inside the worker: "quick" must be a bool there
-    monkeypatch.setitem(F._REGISTRY, "broken", F.FigureSpec("broken", F.available_cpus, "test", "fails"))
+    monkeypatch.setitem(F._REGISTRY, "broken", F.FigureSpec("broken", F.default_jobs, "test", "fails"))
     with pytest.raises(TypeError):
         F.build_all(tmp_path, names=["broken", "d2l_sigmoid_gradient"], quick=True, jobs=2, gallery=False)
 
