@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import rnndyn as rd
 from rnndyn import config
-from tests.strategies import make_cell, problems
 from tests.helpers import fd_jacobian as _fd_jacobian
+from tests.strategies import make_cell, problems
 
 
 def rel_err(a, b):
