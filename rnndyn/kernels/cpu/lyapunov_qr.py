@@ -14,10 +14,12 @@ from rnndyn.kernels.cpu.common import (
     _lyap_is_qr_time,
     _lyap_reortho,
     _lyap_store,
-    _matmul_small4,
+    _matmul_small,
     _state_and_derivative,
 )
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
+from rnndyn.kernels.params import TANH
+from rnndyn.kernels.scalar import dtanh, tanh
 
 # ---- lyapunov ----
 # Benettin/QR Lyapunov spectra. The k tangent vectors are the columns of an
@@ -25,6 +27,19 @@ from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 # every Householder update are then row-wise axpys over contiguous memory, which
 # LLVM vectorises without fast-math. No fast-math in this section: the QR and
 # the log-accumulation must round like the reference.
+
+
+@njit(cache=True, error_model="numpy")
+def _step_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
+    """:func:`_state_and_derivative`, with the ungated tanh cell in a loop of its own: without the
+    per-entry dispatch on ``act`` LLVM vectorises tanh and tanh' (the same arithmetic, so the same results)."""
+    if gated or act != TANH:
+        _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated)
+        return
+    for i in range(h.shape[0]):
+        ai = a[i]
+        D[i] = eps * dtanh(ai)
+        hn[i] = alpha * h[i] + eps * tanh(ai)
 
 
 @njit(cache=True, error_model="numpy")
@@ -50,13 +65,28 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
     dv = np.int64(-1)
     for s in range(T):
         t = t0 + s + 1
+        # M x as column updates, four per pass: the same left-to-right sums as one at a time
         for i in range(n):
             mx[i] = 0.0
-        for j in range(n):
+        j = 0
+        while j + 3 < n:
+            x0 = x[j]
+            x1 = x[j + 1]
+            x2 = x[j + 2]
+            x3 = x[j + 3]
+            m0 = MT[j]
+            m1 = MT[j + 1]
+            m2 = MT[j + 2]
+            m3 = MT[j + 3]
+            for i in range(n):
+                mx[i] = (((mx[i] + m0[i] * x0) + m1[i] * x1) + m2[i] * x2) + m3[i] * x3
+            j += 4
+        while j < n:
             xj = x[j]
             mj = MT[j]
             for i in range(n):
                 mx[i] += mj[i] * xj
+            j += 1
         for i in range(n):
             acc = mx[i]
             sa = acc + b[i]
@@ -68,12 +98,12 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
                 for j in range(d):
                     sz += Vz[i, j] * inputs[bi, s, j]
                 az[i] = sz
-        _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
+        _step_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
         # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
         if use_blas:
             np.dot(M, Qb, P)
         else:
-            _matmul_small4(M, Qb, P)
+            _matmul_small(M, Qb, P)  # two rows of P per pass: half the loop entries of _matmul_small4
         for i in range(n):
             qi = Qb[i]
             pi = P[i]
