@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
@@ -142,6 +142,7 @@ def test_constant_input_is_folded_into_the_bias():
 
 @settings(max_examples=6, deadline=None)
 @given(st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-3.0, 3.0))
+@example(0.0, 0.0, 0.0, 0.75)
 def test_odd_map_has_a_point_symmetric_label_map(a, b, c, d):
     # h ← tanh(W h) is odd: h0 and −h0 reach attractors that are each other's negatives
     bas = rd.basins(rd.VanillaRNN(np.array([[a, b], [c, d]])), grid=9, steps=40, bounds=(-1.0, 1.0))
@@ -150,8 +151,11 @@ def test_odd_map_has_a_point_symmetric_label_map(a, b, c, d):
         if att.label < 0:
             neg[att.label] = att.label
             continue
-        (match,) = [o.label for o in bas.attractors if o.label >= 0 and o.period == att.period
-                    and min(np.abs(-att.points[0] - q).max() for q in o.points) < 1e-5]
+        # the nearest attractor of the same period to the mirrored cycle; a sink that the states approach slowly
+        # (W = diag(0, 0.75): 0.75**40) leaves several attractors within 1e-5 of each other, each its own mirror
+        dist, match = min((min(np.abs(-att.points[0] - q).max() for q in o.points), o.label)
+                          for o in bas.attractors if o.label >= 0 and o.period == att.period)
+        assert dist < 1e-5, (att, dist)
         neg[att.label] = match
     flipped = bas.labels[::-1, ::-1]
     np.testing.assert_array_equal(flipped, np.vectorize(neg.get)(bas.labels))
