@@ -180,6 +180,22 @@ def _periods(final, tail, tol):
     return p, resid
 
 
+def _creep(F, tail, p, r):
+    """Per point, d₀/(1 − q) where its p-step moves shrink geometrically (q = d₁/d₀ < 1), at most 64 r; else 0."""
+    idx = np.arange(len(p))
+    P = tail.shape[1]
+    h_p = tail[idx, p - 1]
+    two = 2 * p <= P
+    h_2p = tail[idx, np.minimum(2 * p, P) - 1]
+    d0 = np.linalg.norm(h_p - F, axis=1)
+    d1 = np.linalg.norm(h_2p - h_p, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = d1 / d0
+        dist = d0 / (1.0 - q)
+    ok = two & (d0 > 0) & (q < 1) & np.isfinite(dist)
+    return np.where(ok, np.minimum(dist, 64.0 * r), 0.0)
+
+
 def _identify(final, tail, period, resid, tol):
     """Attractor index per converged point (−1 elsewhere), and per attractor (period, points).
 
@@ -187,6 +203,12 @@ def _identify(final, tail, period, resid, tol):
     lattice of spacing r/√n (r = tol (1 + max ‖h_T‖)), buckets within r of each other are joined
     (cKDTree pairs: single linkage, so states still creeping towards their attractor chain up), and so
     are the buckets of one point's cycle. Each connected component is one attractor.
+
+    A point still approaching its cycle geometrically (successive p-step moves d₀ = ‖h_{T+p} − h_T‖,
+    d₁ = ‖h_{T+2p} − h_{T+p}‖ with q = d₁/d₀ < 1) lies about d₀/(1 − q) from its limit (the sum of
+    the remaining moves); two buckets are also joined when they are within r plus their members' largest
+    such distances (each at most 64 r), so that a sink approached slowly from a coarse grid is one attractor
+    and not a row of nearby ones.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -213,7 +235,12 @@ def _identify(final, tail, period, resid, tol):
     inv = inv.ravel()
     leaders = pts[first]
     m = len(leaders)
-    pairs = cKDTree(leaders).query_pairs(r, output_type="ndarray")
+    reach = np.zeros(m)
+    np.maximum.at(reach, inv, _creep(final[conv], tail[conv], p, r)[owner])
+    pairs = cKDTree(leaders).query_pairs(r + 2.0 * float(reach.max()), output_type="ndarray").reshape(-1, 2)
+    if reach.any():
+        gap = np.linalg.norm(leaders[pairs[:, 0]] - leaders[pairs[:, 1]], axis=1)
+        pairs = pairs[gap <= r + reach[pairs[:, 0]] + reach[pairs[:, 1]]]
     own_leader = inv[: conv.size]  # the bucket of each point's h_T
     cyc = np.stack([own_leader[owner], inv], axis=1)
     edges = np.concatenate([pairs.reshape(-1, 2), cyc])
@@ -297,7 +324,10 @@ def basins(system, grid=256, steps=200, *, bounds=None, plane=None, origin=None,
     Attractors are found without being told: a point's period is the smallest p ≤ ``cycle_max``
     with h_{T+p} ≈ h_T; points with none are labelled "not converged" (−2), never merged into an
     attractor. The cycles of the converged points are then clustered (a cycle is the set of its p
-    states; single linkage at the tolerance, with scipy's cKDTree), each cluster one attractor.
+    states; single linkage at the tolerance, with scipy's cKDTree), each cluster one attractor. A
+    point still approaching its cycle geometrically also reaches as far as its estimated distance to
+    the limit (the sum of its remaining moves, at most 64 times the tolerance), so a sink approached
+    slowly from a coarse grid is one attractor.
 
     The norm is Frobenius: it costs n² per step on every backend (the spectral norm needs an
     eigensolver per point) and ‖A‖₂ ≤ ‖A‖_F ≤ √n ‖A‖₂, a shift of at most ½ log10 n on a scale that

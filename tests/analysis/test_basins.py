@@ -159,3 +159,27 @@ def test_odd_map_has_a_point_symmetric_label_map(a, b, c, d):
         neg[att.label] = match
     flipped = bas.labels[::-1, ::-1]
     np.testing.assert_array_equal(flipped, np.vectorize(neg.get)(bas.labels))
+
+
+def test_a_sink_approached_slowly_from_a_coarse_grid_is_one_attractor():
+    # h2 <- tanh(0.75 h2): after 40 steps the states sit 1e-6 to 2.4e-6 from 0, farther apart than tol
+    bas = rd.basins(rd.VanillaRNN(np.array([[0.0, 0.0], [0.0, 0.75]])), grid=9, steps=40, bounds=(-1.0, 1.0))
+    sinks = [a for a in bas.attractors if a.label >= 0]
+    assert len(sinks) == 1 and sinks[0].period == 1
+    np.testing.assert_allclose(sinks[0].points[0], 0.0, atol=1e-5)
+
+
+def test_creep_is_the_sum_of_the_remaining_geometric_moves():
+    from rnndyn.analysis.basins import _creep
+
+    q, d0 = 0.5, 1e-6
+    F = np.zeros((2, 2))  # h_T at the origin
+    tail = np.zeros((2, 2, 2))
+    tail[:, 0, 0] = d0  # h_{T+1}: a move of d0 along x
+    tail[0, 1, 0] = d0 + q * d0  # h_{T+2}: then q d0, so the limit is d0 / (1 - q) away
+    tail[1, 1, 0] = d0 + 2 * d0  # growing moves: no geometric convergence, no reach
+    reach = _creep(F, tail, np.array([1, 1]), r=1.0)
+    np.testing.assert_allclose(reach[0], d0 / (1 - q), rtol=1e-12)
+    assert reach[1] == 0.0
+    assert _creep(F[:1], tail[:1], np.array([1]), r=1e-9)[0] == 64e-9  # capped at 64 r
+    assert _creep(F[:1], tail[:1], np.array([2]), r=1.0)[0] == 0.0  # h_{T+2p} beyond the tail: no estimate
