@@ -9,8 +9,8 @@ from numba import njit
 
 import rnndyn as rd
 from rnndyn.kernels.cpu.common import _column_norm, _qr_cols, _reflect, _state_and_derivative
+from rnndyn.kernels.cpu.lyapunov_qr import _step_and_derivative
 from rnndyn.kernels.params import LINEAR, RELU, SIGMOID, TANH
-from rnndyn.kernels.scalar import dphi, phi, sigmoid
 
 
 @njit(error_model="numpy")
@@ -62,21 +62,6 @@ def _qr_generic(A, Vh, w, rdiag):
                 A[i, j] = -A[i, j]
 
 
-@njit(error_model="numpy")
-def _per_entry_step(a, az, h, hn, D, alpha, eps, act, gated):
-    # the step with the activation chosen per entry, as every cell ran it before the ungated tanh loop
-    for i in range(h.shape[0]):
-        y = phi(act, a[i])
-        dy = dphi(act, a[i], y)
-        if gated:
-            z = sigmoid(az[i])
-            D[i] = eps * (z * dy + y * z * (1.0 - z))
-            hn[i] = alpha * h[i] + eps * z * y
-        else:
-            D[i] = eps * dy
-            hn[i] = alpha * h[i] + eps * y
-
-
 def _both(A):
     n, k = A.shape
     out = []
@@ -111,13 +96,13 @@ def test_qr_extreme_columns_round_as_the_generic_householder(scale):
 
 
 @pytest.mark.parametrize("act,gated", [(TANH, False), (TANH, True), (RELU, False), (SIGMOID, False), (LINEAR, False)])
-def test_state_and_derivative_is_the_per_entry_step(act, gated):
+def test_step_and_derivative_is_the_generic_step(act, gated):
     rng = np.random.default_rng(act)
     n = 23
     a = np.concatenate([rng.normal(scale=3.0, size=n - 7), [0.0, -0.0, 1e-300, 40.0, -40.0, np.inf, np.nan]])
     az, h = rng.normal(size=n), rng.normal(size=n)
     out = []
-    for fn in (_state_and_derivative, _per_entry_step):
+    for fn in (_step_and_derivative, _state_and_derivative):
         hn, D = np.empty(n), np.empty(n)
         fn(a, az, h, hn, D, 0.9, 0.1, act, gated)
         out.append((hn, D))

@@ -15,7 +15,7 @@ from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
-from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
+from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
 from rnndyn.kernels.scalar import pow2_scale as _pow2_scale
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
@@ -366,14 +366,6 @@ def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV
 def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
     """One trajectory's next state hn = alpha h + eps [z] φ(a) and the diagonal D of
     J = alpha I + diag(D) M, from the pre-activations a (and the gate's az)."""
-    if not gated and act == TANH:
-        # A loop of its own: without the per-entry dispatch on ``act`` LLVM vectorises tanh and tanh'
-        # (the same arithmetic as the loop below, so the same results).
-        for i in range(h.shape[0]):
-            ai = a[i]
-            D[i] = eps * dtanh(ai)
-            hn[i] = alpha * h[i] + eps * tanh(ai)
-        return
     for i in range(h.shape[0]):
         y = phi(act, a[i])
         dy = dphi(act, a[i], y)
