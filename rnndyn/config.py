@@ -55,10 +55,12 @@ BLOCK_ELEMENTS: int = 16384
 #: of hand-written loops. Chosen by benchmarks/ (see RESULTS.md).
 BLAS_MIN_N: int = 48
 
-#: The same cut-over for ``tangent``'s (n, n) x (n, n) product per trajectory:
-#: a single-threaded dgemm beats the hand loops from n = 16 (n = 32, B = 64,
-#: T = 1000: 143 ms against 287 ms; benchmarks/run.py).
-TANGENT_BLAS_MIN_N: int = 16
+#: The same cut-over for ``tangent``'s (n, n) x (n, n) product per trajectory.
+#: The register-tiled product (kernels/cpu/tiles.py) beats a single-threaded
+#: dgemm call at every n measured, B = 8-16, one thread: 10.0 against 12.1 ms
+#: at n = 16, 31.6 / 33.3 at n = 32, 127 / 141 at n = 64, 134 / 150 at n = 128;
+#: BLAS's cache blocking is left the larger sizes.
+TANGENT_BLAS_MIN_N: int = 160
 
 #: bptt: multiply-adds of one step's block product (chunk * n * n) from which
 #: the kernel uses BLAS even below BLAS_MIN_N (its state-innermost (chunk, n)

@@ -100,3 +100,26 @@ def test_block_step_column_sums_are_those_of_check_block(act, gated, d):
     assert np.array_equal(fused, acc, equal_nan=True)
     assert ndiv == np.count_nonzero(~np.isfinite(fused)) > 0
     assert np.all(div[~np.isfinite(fused)] == 4)
+
+
+def test_fro_scaled_norm_with_nan_inf_and_extremes():
+    from rnndyn.kernels.cpu.common import _fro
+    from rnndyn.kernels.numpy.trajectories import scaled_norm
+
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (3, 5), (8, 8), (5, 13)]:
+        A = rng.normal(size=shape)
+        for scale in (1.0, 1e-200, 1e200, 5e-324):
+            B = A * scale
+            assert _fro(B) == pytest.approx(scaled_norm(B), rel=1e-14)
+        for pos in np.ndindex(shape):  # NaN anywhere, before or after larger entries, gives NaN
+            B = np.zeros(shape)
+            B[pos] = np.nan
+            assert np.isnan(_fro(B))
+            B = A.copy()
+            B[pos] = np.nan
+            assert np.isnan(_fro(B))
+            B[pos] = -np.inf
+            assert _fro(B) == np.inf
+    assert _fro(np.zeros((4, 4))) == 0.0
+    assert _fro(np.ones((4, 4))[:, ::2]) == pytest.approx(np.sqrt(8.0), rel=1e-15)  # a strided view

@@ -16,7 +16,9 @@ from rnndyn.kernels import numpy as npk
 # Per-point callbacks handed to the map kernels, not kernels themselves; their batch twins
 # are lstm_step / lstm_jacobian.
 _CALLBACKS = {"lstm_rule", "lstm_jac"}
-_CPU_MODULES = sorted(m.name for m in pkgutil.iter_modules(cpu.__path__) if m.name != "common")
+# building blocks inlined into the kernels, with no kernel (and so no twin) of their own
+_HELPER_MODULES = {"common", "tiles"}
+_CPU_MODULES = sorted(m.name for m in pkgutil.iter_modules(cpu.__path__) if m.name not in _HELPER_MODULES)
 
 
 def _public_kernels(module):

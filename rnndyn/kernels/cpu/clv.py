@@ -27,7 +27,7 @@ from rnndyn.kernels.cpu.common import (
     _column_norm,
     _copy_mat,
     _copy_vec,
-    _matmul_small4,
+    _matmul_small,
     _reflect,
     _state_and_derivative,
 )
@@ -197,7 +197,7 @@ def clv_forward(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, R, Qs, Hs
             if use_blas:
                 np.dot(M, Qb, P)
             else:
-                _matmul_small4(M, Qb, P)
+                _matmul_small(M, Qb, P)
             for i in range(n):
                 qi = Qb[i]
                 pi = P[i]

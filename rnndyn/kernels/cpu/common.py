@@ -13,12 +13,14 @@ from numba import njit, types
 from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
+from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
 from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
 from rnndyn.kernels.scalar import pow2_scale as _pow2_scale
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
+_FLOAT_MAX = float(np.finfo(np.float64).max)  # |x| <= _FLOAT_MAX: x is finite (False for inf and NaN)
 
 
 # --------------------------------------------------------------------------- block helpers
@@ -78,19 +80,34 @@ def _tanh_of_impl(x):
 def _matmul_small(M, H, out):
     """out = M @ H by hand (n, n) x (n, m), batch innermost: faster than a BLAS call for small n.
 
-    Two output rows and four rows of H per pass over the batch: each loaded
-    vector of H feeds eight multiply-adds and each output vector is loaded and
-    stored once per four of them (a row at a time, the loop is bound by that
-    load/store stream, not by arithmetic). Each entry is still summed from
-    j = 0 upwards, one product at a time, so the rounding is that of the plain
-    loop.
+    Register tiles (:mod:`rnndyn.kernels.cpu.tiles`) cover the whole 4 x 8 blocks
+    (4 x 16 in float32), plain loops the rows and columns left over; both sum each
+    entry from j = 0 upwards, one fused multiply-add at a time, so the result does
+    not depend on where the tiles end.
     """
     n, m = H.shape
-    i = 0
-    while i + 1 < n:
+    nt, mt = tiled_product(M, H, out)
+    if mt < m:
+        _matmul_loops(M, H, out, 0, nt, mt, m)
+    if nt < n:
+        _matmul_loops(M, H, out, nt, n, 0, m)
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _matmul_loops(M, H, out, i_lo, i_hi, c_lo, c_hi):
+    """out[i_lo:i_hi, c_lo:c_hi] = M[i_lo:i_hi] @ H[:, c_lo:c_hi] with loops LLVM vectorises over the batch.
+
+    Two output rows and four rows of H per pass over the batch: each loaded
+    vector of H feeds eight multiply-adds and each output vector is loaded and
+    stored once per four of them. Each entry is still summed from j = 0
+    upwards, one product at a time, so the rounding is that of the plain loop.
+    """
+    n = H.shape[0]
+    i = i_lo
+    while i + 1 < i_hi:
         o0 = out[i]
         o1 = out[i + 1]
-        for c in range(m):
+        for c in range(c_lo, c_hi):
             o0[c] = 0.0
             o1[c] = 0.0
         j = 0
@@ -98,7 +115,7 @@ def _matmul_small(M, H, out):
             a0, a1, a2, a3 = M[i, j], M[i, j + 1], M[i, j + 2], M[i, j + 3]
             b0, b1, b2, b3 = M[i + 1, j], M[i + 1, j + 1], M[i + 1, j + 2], M[i + 1, j + 3]
             h0, h1, h2, h3 = H[j], H[j + 1], H[j + 2], H[j + 3]
-            for c in range(m):
+            for c in range(c_lo, c_hi):
                 x0, x1, x2, x3 = h0[c], h1[c], h2[c], h3[c]
                 o0[c] = (((o0[c] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
                 o1[c] = (((o1[c] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
@@ -106,20 +123,35 @@ def _matmul_small(M, H, out):
         while j < n:
             a0, b0 = M[i, j], M[i + 1, j]
             h0 = H[j]
-            for c in range(m):
+            for c in range(c_lo, c_hi):
                 o0[c] += a0 * h0[c]
                 o1[c] += b0 * h0[c]
             j += 1
         i += 2
-    if i < n:
+    if i < i_hi:
         o0 = out[i]
-        for c in range(m):
+        for c in range(c_lo, c_hi):
             o0[c] = 0.0
         for j in range(n):
             a0 = M[i, j]
             h0 = H[j]
-            for c in range(m):
+            for c in range(c_lo, c_hi):
                 o0[c] += a0 * h0[c]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _affine_loops(A, b, V, X, i_lo, i_hi, c_lo, c_hi):
+    """A[i, c] += b[i], then += V[i, j] X[j, c] for j in order, over rows [i_lo, i_hi) and columns [c_lo, c_hi)."""
+    for i in range(i_lo, i_hi):
+        ai = A[i]
+        bi = b[i]
+        for k in range(c_lo, c_hi):
+            ai[k] += bi
+        for j in range(V.shape[1]):
+            vij = V[i, j]
+            xj = X[j]
+            for k in range(c_lo, c_hi):
+                ai[k] += vij * xj[k]
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -132,10 +164,17 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
     """
     n, m = H.shape
     d = V.shape[1]
+    nt = mt = 0  # rows and columns of A that register tiles computed whole (product, bias and inputs)
     if use_blas:
         np.dot(M, H, A)
+    elif gated:
+        _matmul_small(M, H, A)  # the gate needs M H before the bias is added
     else:
-        _matmul_small(M, H, A)
+        nt, mt = tiled_affine(M, H, b, V, X, A)
+        if mt < m:
+            _matmul_loops(M, H, A, 0, nt, mt, m)
+        if nt < n:
+            _matmul_loops(M, H, A, nt, n, 0, m)
     if gated:
         for i in range(n):
             zi = Z[i]
@@ -147,16 +186,10 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
                 xj = X[j]
                 for k in range(m):
                     zi[k] += vz * xj[k]
-    for i in range(n):
-        ai = A[i]
-        bi = b[i]
-        for k in range(m):
-            ai[k] += bi
-        for j in range(d):
-            vij = V[i, j]
-            xj = X[j]
-            for k in range(m):
-                ai[k] += vij * xj[k]
+    if mt < m:
+        _affine_loops(A, b, V, X, 0, nt, mt, m)
+    if nt < n:
+        _affine_loops(A, b, V, X, nt, n, 0, m)
     for k in range(m):
         acc[k] = 0.0
     # One loop per activation, each fused with the update and the column sums: a branch inside the
@@ -200,15 +233,17 @@ def _mark_diverged(H, acc, div, t):
 
     A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so
     the column sums check the whole block; the per-column branches run only when
-    their total is not finite (rare). A diverged trajectory is set to NaN so that
+    one of them is not finite (rare). A diverged trajectory is set to NaN so that
     a bounded activation cannot turn inf back into a number. Returns the number
     of diverged columns.
     """
     n, m = H.shape
-    total = 0.0
+    # A count of non-finite sums, not their total: an integer reduction vectorises, while a float
+    # sum is one dependent add per column (2 us per step for a 2048-column block of the 2-D grid).
+    nbad = 0
     for k in range(m):
-        total += acc[k]
-    if math.isfinite(total):
+        nbad += 0 if abs(acc[k]) <= _FLOAT_MAX else 1  # NaN fails the comparison
+    if nbad == 0:
         return 0
     ndiv = 0
     for k in range(m):
@@ -264,29 +299,59 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
             acc[k] = u + v
 
 
+@register_jitable(error_model="numpy")
+def _max_nan(a, v):
+    """max(a, v) that keeps a NaN from either side (a plain ``v > a`` test would drop one in ``a``)."""
+    return v if (v > a or v != v) else a
+
+
 @njit(cache=True, error_model="numpy")
 def _fro(A):
     """‖A‖_F scaled by a power of two near max|a_ij| first, so that it overflows only when the result does
-    (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range).
+    (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range). NaN anywhere gives NaN.
 
     The scaling multiplies by exact powers of two (two factors, each representable even when max|a_ij| is
     subnormal) instead of dividing by max|a_ij|: a caller compiled with fast-math may turn x / m into
-    x · (1/m), and 1/m overflows for a subnormal m."""
-    amax = 0.0
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            v = abs(A[i, j])
-            if not v <= amax:  # also takes NaN, which then propagates
-                amax = v
+    x · (1/m), and 1/m overflows for a subnormal m.
+
+    Both passes keep four partial results (entries j mod 4 of each row): one running maximum or sum
+    would be a chain of dependent operations, one entry per latency of an add (a third of the tangent
+    kernel's step at n = 32)."""
+    n, k = A.shape
+    m0 = m1 = m2 = m3 = 0.0
+    for i in range(n):
+        j = 0
+        while j + 3 < k:
+            m0 = _max_nan(m0, abs(A[i, j]))
+            m1 = _max_nan(m1, abs(A[i, j + 1]))
+            m2 = _max_nan(m2, abs(A[i, j + 2]))
+            m3 = _max_nan(m3, abs(A[i, j + 3]))
+            j += 4
+        while j < k:
+            m0 = _max_nan(m0, abs(A[i, j]))
+            j += 1
+    amax = _max_nan(_max_nan(m0, m1), _max_nan(m2, m3))
     if amax == 0.0 or not math.isfinite(amax):
         return amax
-    e, s1, s2 = _pow2_scale(amax)
-    s = 0.0
-    for i in range(A.shape[0]):
-        for j in range(A.shape[1]):
-            v = (A[i, j] * s1) * s2
-            s += v * v
-    return math.ldexp(math.sqrt(s), e)
+    e, f1, f2 = _pow2_scale(amax)
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(n):
+        j = 0
+        while j + 3 < k:
+            v0 = (A[i, j] * f1) * f2
+            v1 = (A[i, j + 1] * f1) * f2
+            v2 = (A[i, j + 2] * f1) * f2
+            v3 = (A[i, j + 3] * f1) * f2
+            s0 += v0 * v0
+            s1 += v1 * v1
+            s2 += v2 * v2
+            s3 += v3 * v3
+            j += 4
+        while j < k:
+            v0 = (A[i, j] * f1) * f2
+            s0 += v0 * v0
+            j += 1
+    return math.ldexp(math.sqrt((s0 + s1) + (s2 + s3)), e)
 
 
 @njit(cache=True, error_model="numpy")
@@ -502,36 +567,6 @@ def _qr_cols(A, Vh, w, rdiag):
     for j in range(k - 1, -1, -1):
         if Vh[j, j] != 0.0:
             _reflect_inline(A, Vh, w, j)
-
-
-@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _matmul_small4(M, H, out):
-    """As :func:`_matmul_small`, four rows of H per pass (the same left-to-right sum, so identical rounding)."""
-    n, m = H.shape
-    for i in range(n):
-        row = out[i]
-        mi = M[i]
-        for c in range(m):
-            row[c] = 0.0
-        j = 0
-        while j + 3 < n:
-            m0 = mi[j]
-            m1 = mi[j + 1]
-            m2 = mi[j + 2]
-            m3 = mi[j + 3]
-            h0 = H[j]
-            h1 = H[j + 1]
-            h2 = H[j + 2]
-            h3 = H[j + 3]
-            for c in range(m):
-                row[c] = (((row[c] + m0 * h0[c]) + m1 * h1[c]) + m2 * h2[c]) + m3 * h3[c]
-            j += 4
-        while j < n:
-            mij = mi[j]
-            hj = H[j]
-            for c in range(m):
-                row[c] += mij * hj[c]
-            j += 1
 
 
 @njit(cache=True)

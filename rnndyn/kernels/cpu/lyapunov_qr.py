@@ -103,7 +103,7 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
         if use_blas:
             np.dot(M, Qb, P)
         else:
-            _matmul_small(M, Qb, P)  # two rows of P per pass: half the loop entries of _matmul_small4
+            _matmul_small(M, Qb, P)
         for i in range(n):
             qi = Qb[i]
             pi = P[i]

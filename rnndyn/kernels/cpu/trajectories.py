@@ -5,12 +5,11 @@ Twins: :mod:`rnndyn.kernels.numpy.trajectories`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from rnndyn.kernels.cpu.common import (
+    _FLOAT_MAX,
     _block_step,
     _block_step_2d,
     _copy_mat,
@@ -149,15 +148,18 @@ def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, 
             np.dot(M, A, MA)
         else:
             _matmul_small(M, A, MA)
-        total = 0.0
+        # a count of non-finite entries, not their sum: an integer reduction lets the update vectorise
+        nbad = 0
         for i in range(n):
+            Di = D[i]
             for j in range(n):
-                A[i, j] = alpha * A[i, j] + D[i] * MA[i, j]
-                total += A[i, j]
+                v = alpha * A[i, j] + Di * MA[i, j]
+                A[i, j] = v
+                nbad += 0 if abs(v) <= _FLOAT_MAX else 1
         h, hn = hn, h
         for i in range(n):
-            total += h[i]
-        if not math.isfinite(total):
+            nbad += 0 if abs(h[i]) <= _FLOAT_MAX else 1
+        if nbad:
             dv = t
             h[:] = np.nan
             A[:, :] = np.nan

@@ -1,0 +1,237 @@
+"""Register-tiled products for the small-n CPU kernels: ``out[i:i+4, c:c+2L] = M[i:i+4] @ H[:, c:c+2L]``.
+
+Why
+---
+The product of a step, ``A = M @ H`` with ``H`` of shape ``(n, m)`` (batch
+innermost) and ``n`` up to ~48, is too small for a BLAS call to pay (the call
+and its packing cost more than the arithmetic) and too small for numba's loops
+to reach the machine: LLVM's loop vectoriser only vectorises an innermost loop,
+so a loop nest written in numba keeps the output row in memory and reloads and
+stores it for every few terms of the sum, and each entry into a short inner loop
+pays a runtime check that the rows of ``out`` and ``H`` do not overlap (numba
+has no way to declare arrays non-aliasing). At n = 32, m = 32 that ran at about
+half of one core's peak.
+
+Here a tile of 4 rows by two SIMD vectors of ``out`` (4 x 8 doubles or 4 x 16
+floats on AVX2) stays in eight vector registers for the whole sum over ``j``:
+each step of the sum loads two vectors of ``H[j]``, broadcasts four entries of
+``M[:, j]`` and issues eight fused multiply-adds, the shape of a BLAS
+micro-kernel. numba cannot express vector registers, so the tile is emitted as
+LLVM IR (``numba.extending.intrinsic``); everything around it is ordinary
+``@njit`` code.
+
+Rounding
+--------
+Each entry is accumulated as ``fma(M[i, j], H[j, c], acc)`` from ``acc = 0``,
+``j`` ascending: exactly what the plain loops in
+:mod:`rnndyn.kernels.cpu.common` compute when compiled with FMA contraction
+(they are, see ``FASTMATH``), so the tiled and untiled products agree bit for
+bit and a tile can border a plain-loop remainder. The affine variant then adds
+``b[i]`` and, for each input ``j < d`` in order, ``fma(V[i, j], X[j, c], acc)``,
+as :func:`rnndyn.kernels.cpu.common._block_step` does after its product.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+#: Rows of a tile (accumulators per vector column).
+TILE_ROWS = 4
+#: SIMD vectors per tile row; a tile is TILE_ROWS x (TILE_VECS * lanes) entries.
+TILE_VECS = 2
+#: Bytes of one SIMD vector (AVX2 ymm). Wider targets still get correct code: LLVM splits or merges lanes.
+_VECTOR_BYTES = 32
+
+
+def _tileable(*arrays) -> bool:
+    """Whether the arrays are 2-D, C-contiguous and of one float type (the tile reads rows as vectors)."""
+    first = arrays[0]
+    return all(isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C" and a.dtype == first.dtype
+               for a in arrays) and first.dtype in (types.float32, types.float64)
+
+
+def _lanes(dtype):
+    return _VECTOR_BYTES * 8 // dtype.bitwidth
+
+
+def _rows(context, builder, aty, val):
+    """(data pointer, number of rows, row length) of a C-contiguous 2-D array value."""
+    ary = context.make_array(aty)(context, builder, val)
+    nrows, ncols = cgutils.unpack_tuple(builder, ary.shape, 2)
+    return ary.data, nrows, ncols
+
+
+def _vector_at(builder, data, index, vty):
+    """Pointer to the vector that starts at element ``index`` of ``data``."""
+    return builder.bitcast(builder.gep(data, [index]), vty.as_pointer())
+
+
+def _broadcast(builder, scalar, vty):
+    undef = ir.Constant(vty, ir.Undefined)
+    first = builder.insert_element(undef, scalar, ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count)
+    return builder.shuffle_vector(first, undef, mask)
+
+
+def _fma(builder, a, b, c):
+    """a * b + c rounded once (llvm.fma on vectors; IRBuilder.fma takes scalars only)."""
+    vty = a.type
+    name = f"llvm.fma.v{vty.count}{vty.element.intrinsic_name}"
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty, vty, vty]), name)
+    return builder.call(fn, [a, b, c])
+
+
+def _tile_codegen(context, builder, sig, args, affine):
+    aty = sig.args[0]
+    ety = context.get_value_type(aty.dtype)
+    lanes = _lanes(aty.dtype)
+    vty = ir.VectorType(ety, lanes)
+    align = aty.dtype.bitwidth // 8
+    i64 = ir.IntType(64)
+    if affine:
+        M, H, b, V, X, out, i0, c0 = args
+        m_t, h_t, b_t, v_t, x_t, o_t = sig.args[:6]
+    else:
+        M, H, out, i0, c0 = args
+        m_t, h_t, o_t = sig.args[:3]
+    i0 = context.cast(builder, i0, sig.args[-2], types.int64)
+    c0 = context.cast(builder, c0, sig.args[-1], types.int64)
+    m_data, _, ldm = _rows(context, builder, m_t, M)
+    h_data, n, ldh = _rows(context, builder, h_t, H)
+    o_data, _, ldo = _rows(context, builder, o_t, out)
+    zero = ir.Constant(vty, [ir.Constant(ety, 0.0)] * lanes)
+    acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(TILE_VECS)] for _ in range(TILE_ROWS)]
+    row_m = [builder.mul(builder.add(i0, ir.Constant(i64, r)), ldm) for r in range(TILE_ROWS)]
+
+    with cgutils.for_range(builder, n) as loop:
+        j = loop.index
+        h_row = builder.add(builder.mul(j, ldh), c0)
+        hv = [builder.load(_vector_at(builder, h_data, builder.add(h_row, ir.Constant(i64, v * lanes)), vty),
+                           align=align) for v in range(TILE_VECS)]
+        for r in range(TILE_ROWS):
+            mij = builder.load(builder.gep(m_data, [builder.add(row_m[r], j)]))
+            bm = _broadcast(builder, mij, vty)
+            for v in range(TILE_VECS):
+                builder.store(_fma(builder, bm, hv[v], builder.load(acc[r][v])), acc[r][v])
+
+    if affine:
+        b_data = context.make_array(b_t)(context, builder, b).data
+        v_data, _, d = _rows(context, builder, v_t, V)
+        x_data, _, ldx = _rows(context, builder, x_t, X)
+        for r in range(TILE_ROWS):
+            ir_ = builder.add(i0, ir.Constant(i64, r))
+            bb = _broadcast(builder, builder.load(builder.gep(b_data, [ir_])), vty)
+            for v in range(TILE_VECS):
+                builder.store(builder.fadd(builder.load(acc[r][v]), bb), acc[r][v])
+        with cgutils.for_range(builder, d) as loop:
+            j = loop.index
+            x_row = builder.add(builder.mul(j, ldx), c0)
+            xv = [builder.load(_vector_at(builder, x_data, builder.add(x_row, ir.Constant(i64, v * lanes)), vty),
+                           align=align) for v in range(TILE_VECS)]
+            for r in range(TILE_ROWS):
+                ir_ = builder.add(i0, ir.Constant(i64, r))
+                vij = builder.load(builder.gep(v_data, [builder.add(builder.mul(ir_, d), j)]))
+                bv = _broadcast(builder, vij, vty)
+                for v in range(TILE_VECS):
+                    builder.store(_fma(builder, bv, xv[v], builder.load(acc[r][v])), acc[r][v])
+
+    for r in range(TILE_ROWS):
+        o_row = builder.add(builder.mul(builder.add(i0, ir.Constant(i64, r)), ldo), c0)
+        for v in range(TILE_VECS):
+            ptr = _vector_at(builder, o_data, builder.add(o_row, ir.Constant(i64, v * lanes)), vty)
+            builder.store(builder.load(acc[r][v]), ptr, align=align)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def tile_product(typingctx, M, H, out, i0, c0):
+    """``out[i0:i0+4, c0:c0+w] = M[i0:i0+4, :] @ H[:, c0:c0+w]``, w = TILE_VECS * (32 // itemsize).
+
+    Parameters
+    ----------
+    M : (n_out, n) array
+    H : (n, m) array
+    out : (n_out, m) array
+        C-contiguous, one float type. The tile must lie inside ``out``: no bounds are checked.
+    i0, c0 : int
+        First row and first column of the tile.
+    """
+    if not (_tileable(M, H, out) and isinstance(i0, types.Integer) and isinstance(c0, types.Integer)):
+        return None
+    sig = types.void(M, H, out, i0, c0)
+
+    def codegen(context, builder, sig, args):
+        return _tile_codegen(context, builder, sig, args, affine=False)
+
+    return sig, codegen
+
+
+@intrinsic
+def tile_affine(typingctx, M, H, b, V, X, out, i0, c0):
+    """``out[i0:i0+4, c0:c0+w] = M[i0:i0+4] @ H[:, c0:c0+w] + b[i0:i0+4, None] + V[i0:i0+4] @ X[:, c0:c0+w]``.
+
+    The same tile as :func:`tile_product`, then the bias and the inputs added in
+    the order of the plain loops. ``b`` is 1-D; ``V`` is (n_out, d) and ``X`` (d, m),
+    C-contiguous, all one float type.
+    """
+    ok = (_tileable(M, H, V, X, out) and isinstance(b, types.Array) and b.ndim == 1 and b.layout == "C"
+          and b.dtype == M.dtype and isinstance(i0, types.Integer) and isinstance(c0, types.Integer))
+    if not ok:
+        return None
+    sig = types.void(M, H, b, V, X, out, i0, c0)
+
+    def codegen(context, builder, sig, args):
+        return _tile_codegen(context, builder, sig, args, affine=True)
+
+    return sig, codegen
+
+
+def tiled_product(M, H, out):
+    """``out = M @ H`` on the whole 4-row, w-column tiles; returns the (rows, columns) it covered.
+
+    Arrays that cannot be tiled (not C-contiguous, mixed types) cover nothing,
+    ``(0, 0)``: the caller computes what is left with plain loops.
+    """
+    raise NotImplementedError("tiled_product is only callable from @njit code")
+
+
+def tiled_affine(M, H, b, V, X, out):
+    """``out = M @ H + b[:, None] + V @ X`` on the whole tiles, as :func:`tiled_product`."""
+    raise NotImplementedError("tiled_affine is only callable from @njit code")
+
+
+@overload(tiled_product, jit_options={"error_model": "numpy"})
+def _tiled_product(M, H, out):
+    if not _tileable(M, H, out):
+        return lambda M, H, out: (0, 0)
+
+    def impl(M, H, out):
+        nt = M.shape[0] - M.shape[0] % TILE_ROWS
+        w = TILE_VECS * (_VECTOR_BYTES // H.itemsize)
+        mt = H.shape[1] - H.shape[1] % w
+        for c in range(0, mt, w):  # a column strip of H stays in L1 while every row block of M passes it
+            for i in range(0, nt, TILE_ROWS):
+                tile_product(M, H, out, i, c)
+        return nt, mt
+
+    return impl
+
+
+@overload(tiled_affine, jit_options={"error_model": "numpy"})
+def _tiled_affine(M, H, b, V, X, out):
+    if not (_tileable(M, H, V, X, out) and isinstance(b, types.Array) and b.layout == "C" and b.dtype == M.dtype):
+        return lambda M, H, b, V, X, out: (0, 0)
+
+    def impl(M, H, b, V, X, out):
+        nt = M.shape[0] - M.shape[0] % TILE_ROWS
+        w = TILE_VECS * (_VECTOR_BYTES // H.itemsize)
+        mt = H.shape[1] - H.shape[1] % w
+        for c in range(0, mt, w):
+            for i in range(0, nt, TILE_ROWS):
+                tile_affine(M, H, b, V, X, out, i, c)
+        return nt, mt
+
+    return impl
