@@ -62,6 +62,11 @@ BLAS_MIN_N: int = 48
 #: BLAS's cache blocking is left the larger sizes.
 TANGENT_BLAS_MIN_N: int = 160
 
+#: Trajectories per block of ``tangent`` at n <= 16, where the batch runs in SIMD lanes (at most; the
+#: batch is also shared evenly between threads). n = 8, B = 64, T = 300, one thread: blocks of 8, 16,
+#: 32 and 64 took 11.2, 6.7, 6.2 and 5.5 ms.
+TANGENT_CHUNK: int = 64
+
 #: bptt: multiply-adds of one step's block product (chunk * n * n) from which
 #: the kernel uses BLAS even below BLAS_MIN_N (its state-innermost (chunk, n)
 #: blocks gain from GEMM once several trajectories share a thread; measured in

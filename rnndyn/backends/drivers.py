@@ -237,7 +237,11 @@ class KernelBackend(Backend):
         # cells batch their tangent step through BLAS later than a map's per-trajectory product
         blas_min_n = config.TANGENT_BLAS_MIN_N if family == "cell" else config.BLAS_MIN_N
         with self.serial_blas():
-            kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n))
+            if family == "cell":
+                kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n),
+                       tangent_chunk(B, self.threads()))
+            else:
+                kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n))
         return final, jac, norms, vec_norms, diverged_at
 
     def lyapunov(self, family, args, h0, inputs, q0, transient, steps, every, nblocks, history, edges=None,
@@ -317,6 +321,13 @@ class KernelBackend(Backend):
             buf = np.empty(words)
             tls.work = buf if 8 * words <= config.BPTT_WORKSPACE_CACHE_BYTES else None
         return buf
+
+
+def tangent_chunk(B: int, threads: int) -> int:
+    """Trajectories per block of the small-n tangent kernel: an even share of the batch per thread,
+    rounded up to a multiple of 8 (a tile's width in float64), at most ``config.TANGENT_CHUNK``."""
+    per_thread = -(-B // max(1, threads))
+    return max(1, min(config.TANGENT_CHUNK, -(-per_thread // 8) * 8))
 
 
 def batch_chunk(B: int, n: int = 1, threads: int | None = None) -> int:

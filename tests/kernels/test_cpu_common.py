@@ -123,3 +123,27 @@ def test_fro_scaled_norm_with_nan_inf_and_extremes():
             assert _fro(B) == np.inf
     assert _fro(np.zeros((4, 4))) == 0.0
     assert _fro(np.ones((4, 4))[:, ::2]) == pytest.approx(np.sqrt(8.0), rel=1e-15)  # a strided view
+
+
+def test_fro_rounds_the_same_whichever_caller_compiles_it_first(tmp_path):
+    """A jitted function that leaves fastmath unset takes the flags of the first caller that compiles it
+    (numba issue #7168). _fro sets them, so a contracting caller compiling it first changes nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from numba import njit\n"
+        "from rnndyn.kernels.cpu.common import _fro\n"
+        "@njit(fastmath={'contract'})\n"
+        "def caller(A):\n"
+        "    return _fro(A)\n"
+        "rng = np.random.default_rng(0)\n"
+        "mats = [rng.normal(size=(7, 9)) for _ in range(300)]\n"
+        "first = [caller(A) for A in mats]\n"
+        "print(all(a == _fro(A) == _fro.py_func(A) for a, A in zip(first, mats)))\n"
+    )
+    env = {**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

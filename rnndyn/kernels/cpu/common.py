@@ -299,13 +299,15 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
             acc[k] = u + v
 
 
-@register_jitable(error_model="numpy")
+@register_jitable(error_model="numpy", fastmath=False)
 def _max_nan(a, v):
     """max(a, v) that keeps a NaN from either side (a plain ``v > a`` test would drop one in ``a``)."""
     return v if (v > a or v != v) else a
 
 
-@njit(cache=True, error_model="numpy")
+# fastmath=False is explicit: a jitted function that leaves it unset takes the flags of whichever caller
+# compiles it first (numba issue #7168), so its rounding (FMA contraction) would depend on compile order.
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _fro(A):
     """‖A‖_F scaled by a power of two near max|a_ij| first, so that it overflows only when the result does
     (‖A‖ above ~1e154 or below ~1e-154 would otherwise square out of range). NaN anywhere gives NaN.

@@ -5,22 +5,30 @@ Twins: :mod:`rnndyn.kernels.numpy.trajectories`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from rnndyn.kernels.cpu.common import (
     _FLOAT_MAX,
+    _affine_loops,
     _block_step,
     _block_step_2d,
     _copy_mat,
     _copy_vec,
     _mark_diverged,
+    _matmul_loops,
     _matmul_small,
+    _max_nan,
+    _pow2_scale,
     _record_tangent_norms,
     _state_and_derivative,
 )
-from rnndyn.kernels.params import FASTMATH
+from rnndyn.kernels.cpu.tiles import tiled_affine
+from rnndyn.kernels.params import FASTMATH, TANH
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
+from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 
@@ -104,6 +112,185 @@ def simulate(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, f
 
 
 
+#: Largest n whose tangent runs a block of trajectories at once, the batch innermost (SIMD lanes over
+#: trajectories, as simulate); larger n run a trajectory per thread, whose (n, n) product is then big
+#: enough to vectorise by itself.
+TANGENT_BLOCK_MAX_N = 16
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")  # explicit, as _fro's: see there
+def _fro_columns(A2, n, m, amax, F1, F2, E, S4, out):
+    """out[k] = ‖A_k‖_F for the m matrices stored as A2[i, j*m + k] = A_k[i, j], as :func:`_fro` computes
+    each (the same power-of-two scaling and the same four partial sums, so the same bits), the batch
+    innermost."""
+    for k in range(m):
+        amax[k] = 0.0
+    for i in range(n):
+        for j in range(n):
+            base = j * m
+            for k in range(m):
+                amax[k] = _max_nan(amax[k], abs(A2[i, base + k]))
+    for k in range(m):
+        a = amax[k]
+        if a == 0.0 or not (a <= _FLOAT_MAX):
+            E[k], F1[k], F2[k] = 0, 1.0, 1.0
+        else:
+            E[k], F1[k], F2[k] = _pow2_scale(a)
+        for q in range(4):
+            S4[q, k] = 0.0
+    jt = n - n % 4  # _fro sums entries j < jt into partial j % 4, the rest into partial 0
+    for i in range(n):
+        for j in range(n):
+            base = j * m
+            sq = S4[j % 4] if j < jt else S4[0]
+            for k in range(m):
+                v = (A2[i, base + k] * F1[k]) * F2[k]
+                sq[k] += v * v
+    for k in range(m):
+        a = amax[k]
+        if a == 0.0 or not (a <= _FLOAT_MAX):
+            out[k] = a
+        else:
+            out[k] = math.ldexp(math.sqrt((S4[0, k] + S4[1, k]) + (S4[2, k] + S4[3, k])), E[k])
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _tangent_state(P, Z, H, Hn, D, alpha, eps, act, gated):
+    """Hn = alpha H + eps [σ(Z)] ∘ φ(P) and D, the diagonal of J = alpha I + diag(D) M, for a block (n, m)."""
+    n, m = H.shape
+    for i in range(n):
+        pi = P[i]
+        hi = H[i]
+        hni = Hn[i]
+        di = D[i]
+        if gated:
+            zi = Z[i]
+            for k in range(m):
+                y = phi(act, pi[k])
+                dy = dphi(act, pi[k], y)
+                z = sigmoid(zi[k])
+                di[k] = eps * (z * dy + y * z * (1.0 - z))
+                hni[k] = alpha * hi[k] + eps * z * y
+        elif act == TANH:  # the common case in a loop of its own, which LLVM vectorises
+            for k in range(m):
+                a = pi[k]
+                di[k] = eps * dtanh(a)
+                hni[k] = alpha * hi[k] + eps * tanh(a)
+        else:
+            for k in range(m):
+                y = phi(act, pi[k])
+                di[k] = eps * dphi(act, pi[k], y)
+                hni[k] = alpha * hi[k] + eps * y
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _tangent_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
+                   final, jac, norms, vec_norms, diverged_at):
+    """Trajectories b0 .. b0+m-1 and their tangent matrices together, the batch innermost.
+
+    The m tangent matrices are stored side by side, A2[i, j*m + k] = A_k[i, j], so that the
+    product M A_k of all of them is one (n, n) x (n, n m) product (register tiles) and every
+    elementwise pass runs over the batch in SIMD lanes.
+    """
+    n = h0.shape[1]
+    Bi, T, d = inputs.shape
+    kv = vecs.shape[1]
+    H = np.empty((n, m))
+    Hn = np.empty((n, m))
+    P = np.empty((n, m))
+    Z = np.empty((n if gated else 0, m))
+    X = np.empty((d, m))
+    D = np.empty((n, m))
+    A2 = np.zeros((n, n * m))
+    MA = np.empty((n, n * m))
+    bad = np.zeros(m, np.int64)
+    div = np.full(m, -1, np.int64)
+    # scratch of the norms: the vectorised Frobenius norm, and one matrix at a time for the others
+    fro_vec = norm_kind == 1 and kv == 0
+    amax, F1, F2, fro = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    E = np.empty(m, np.int64)
+    S4 = np.empty((4, m))
+    Ak, At, S, AV = np.empty((n, n)), np.empty((n, n)), np.empty((n, n)), np.empty((n, kv))
+    for k in range(m):
+        for i in range(n):
+            H[i, k] = h0[b0 + k, i]
+            A2[i, i * m + k] = 1.0
+    for t in range(T + 1):
+        if t > 0:
+            if d > 0:
+                for k in range(m):
+                    bi = b0 + k if Bi > 1 else 0
+                    for j in range(d):
+                        X[j, k] = inputs[bi, t - 1, j]
+            if gated:
+                _matmul_small(M, H, P)
+                for i in range(n):
+                    for k in range(m):
+                        Z[i, k] = P[i, k] + bz[i]
+                    for j in range(d):
+                        for k in range(m):
+                            Z[i, k] += Vz[i, j] * X[j, k]
+                _affine_loops(P, b, V, X, 0, n, 0, m)
+            else:
+                nt, mt = tiled_affine(M, H, b, V, X, P)
+                if mt < m:
+                    _matmul_loops(M, H, P, 0, nt, mt, m)
+                    _affine_loops(P, b, V, X, 0, nt, mt, m)
+                if nt < n:
+                    _matmul_loops(M, H, P, nt, n, 0, m)
+                    _affine_loops(P, b, V, X, nt, n, 0, m)
+            _tangent_state(P, Z, H, Hn, D, alpha, eps, act, gated)
+            _matmul_small(M, A2, MA)
+            for k in range(m):
+                bad[k] = 0
+            for i in range(n):
+                di = D[i]
+                ai = A2[i]
+                mai = MA[i]
+                for j in range(n):
+                    base = j * m
+                    for k in range(m):
+                        v = alpha * ai[base + k] + di[k] * mai[base + k]
+                        ai[base + k] = v
+                        bad[k] += 0 if abs(v) <= _FLOAT_MAX else 1
+                hni = Hn[i]
+                for k in range(m):
+                    bad[k] += 0 if abs(hni[k]) <= _FLOAT_MAX else 1
+            H, Hn = Hn, H
+            nbad = 0
+            for k in range(m):
+                nbad += bad[k]
+            if nbad:
+                for k in range(m):
+                    if bad[k] and div[k] < 0:
+                        div[k] = t
+                    if div[k] >= 0:
+                        for i in range(n):
+                            H[i, k] = np.nan
+                            for j in range(n):
+                                A2[i, j * m + k] = np.nan
+        if fro_vec:
+            _fro_columns(A2, n, m, amax, F1, F2, E, S4, fro)
+        for k in range(m):
+            if div[k] >= 0:
+                norms[b0 + k, t] = np.nan
+                for c in range(kv):
+                    vec_norms[b0 + k, t, c] = np.nan
+            elif fro_vec:
+                norms[b0 + k, t] = fro[k]
+            else:
+                for i in range(n):
+                    for j in range(n):
+                        Ak[i, j] = A2[i, j * m + k]
+                _record_tangent_norms(Ak, vecs, norm_kind, norms[b0 + k], vec_norms[b0 + k], t, At, S, AV)
+    for k in range(m):
+        diverged_at[b0 + k] = div[k]
+        for i in range(n):
+            final[b0 + k, i] = H[i, k]
+            for j in range(n):
+                jac[b0 + k, i, j] = A2[i, j * m + k]
+
+
 @njit(cache=True, error_model="numpy")
 def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
                  final, jac, norms, vec_norms, diverged_at, use_blas):
@@ -175,14 +362,25 @@ def _tangent_one(bb, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, 
 
 @njit(cache=True, parallel=_PARALLEL)
 def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
-            final, jac, norms, vec_norms, diverged_at, blas_min_n):
+            final, jac, norms, vec_norms, diverged_at, blas_min_n, chunk):
     """Propagate A_t = ∂h_t/∂h_0 along a batch (see ``reference.tangent``).
 
-    A thread per trajectory; a single trajectory runs without a parallel region.
+    n <= TANGENT_BLOCK_MAX_N: blocks of ``chunk`` trajectories, a block per prange iteration; larger n:
+    a thread per trajectory. A single block or trajectory runs without a parallel region.
     """
     B, n = h0.shape
     use_blas = n >= blas_min_n
-    if B == 1:
+    if n <= TANGENT_BLOCK_MAX_N:
+        nchunks = -(-B // chunk)
+        if nchunks == 1:
+            _tangent_block(B - B, B, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
+                           final, jac, norms, vec_norms, diverged_at)
+        else:
+            for c in prange(nchunks):
+                b0 = np.int64(c) * chunk
+                _tangent_block(b0, min(chunk, B - b0), h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz,
+                               vecs, norm_kind, final, jac, norms, vec_norms, diverged_at)
+    elif B == 1:
         _tangent_one(B - B, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
                      final, jac, norms, vec_norms, diverged_at, use_blas)
     else:

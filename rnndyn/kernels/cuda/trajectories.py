@@ -187,7 +187,7 @@ def _tangent_kernel(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, n
 
 
 def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
-            final, jac, norms, vec_norms, diverged_at, blas_min_n=None, *, threads_per_block=None):
+            final, jac, norms, vec_norms, diverged_at, blas_min_n=None, chunk=None, *, threads_per_block=None):
     """Propagate A_t = ∂h_t/∂h_0 along a batch on the GPU (see ``rnndyn.kernels.numpy.tangent``).
 
     Parameters
@@ -201,7 +201,7 @@ def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind
         Jacobi rotations, where the CPU calls LAPACK's dsyevd); 1: Frobenius.
     final : (B, n), jac : (B, n, n), norms : (B, T+1), vec_norms : (B, T+1, kv), diverged_at : (B,)
         Filled in place, as by the CPU kernel.
-    blas_min_n : ignored
+    blas_min_n, chunk : ignored
     threads_per_block : int, optional
 
     Raises

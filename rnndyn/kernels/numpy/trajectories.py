@@ -77,7 +77,7 @@ def spectral_norm(A):
 
 
 def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
-            final, jac, norms, vec_norms, diverged_at, blas_min_n=None):
+            final, jac, norms, vec_norms, diverged_at, blas_min_n=None, chunk=None):
     """Propagate the end-to-end Jacobian A_t = ∂h_t/∂h_0 = J_t ⋯ J_1 along a batch.
 
     Parameters
@@ -93,6 +93,8 @@ def tangent(h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind
     norms : (B, T+1)     receives ‖A_t‖ for t = 0..T
     vec_norms : (B, T+1, kv) receives ‖A_t v‖
     diverged_at : (B,)   as in :func:`simulate`
+    blas_min_n, chunk : ignored
+        Tuning arguments of the compiled kernel (BLAS cut-over, trajectories per block).
     """
     B, n = h0.shape
     T = inputs.shape[1]
