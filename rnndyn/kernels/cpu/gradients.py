@@ -26,7 +26,9 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # of a segment of L steps are stored as (L, m, n); during the backward pass the
 # activation slots are overwritten by the pre-activation adjoints g^a (and the
 # gate slots by g^z), so the weight gradients Σ_t g_t h_{t-1}ᵀ and Σ_t g_t x_tᵀ
-# become GEMMs over blocks of steps instead of a rank-1 update per step.
+# become GEMMs over blocks of steps instead of a rank-1 update per step. Each block
+# is multiplied as soon as the backward pass has produced it, while its adjoints
+# are still in cache, rather than after the whole segment.
 # Checkpointing: the forward pass keeps the segment starts h_0, h_L, h_2L, ...;
 # the backward pass recomputes each segment from its start (the last segment is
 # still in the buffers). Recomputation runs the same code on the same inputs, so
@@ -95,12 +97,24 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
                     xj = Xs[i - 1, k, j]
                     for r in range(n):
                         Az[k, r] += xj * VzT[j, r]
-            for r in range(n):
-                A[k, r] += b[r]
-            for j in range(d):
-                xj = Xs[i - 1, k, j]
+            if d == 1:  # the common case in one pass, same rounding as the general loops
+                x0 = Xs[i - 1, k, 0]
                 for r in range(n):
-                    A[k, r] += xj * VT[j, r]
+                    A[k, r] = (A[k, r] + b[r]) + x0 * VT[0, r]
+            else:
+                for r in range(n):
+                    A[k, r] += b[r]
+                for j in range(d):
+                    xj = Xs[i - 1, k, j]
+                    for r in range(n):
+                        A[k, r] += xj * VT[j, r]
+            if act == 0 and not gated and n >= 16:  # activation and update in one pass (for short rows
+                # the separate loops are faster: each vectorised loop pays its overlap checks once per row)
+                for r in range(n):
+                    y = _vtanh(A[k, r])
+                    Ys[i - 1, k, r] = y
+                    Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * y
+                continue
             if act == 0:  # TANH; the branch is outside the loops so that they vectorise
                 for r in range(n):
                     Ys[i - 1, k, r] = _vtanh(A[k, r])
@@ -124,11 +138,17 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
                     Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Ys[i - 1, k, r]
         if first:
             for k in range(m):
-                s = 0.0
+                # the row's sum decides divergence; it is finite whenever every |h| <= 1e300 (n < 1e8), which an
+                # integer OR tests in vector registers (the sum is a serial chain of n additions)
+                big = 0
                 for r in range(n):
-                    s += Hs[i, k, r]
-                if not math.isfinite(s) and div[k] < 0:
-                    div[k] = t
+                    big |= np.int64(not (abs(Hs[i, k, r]) <= 1e300))
+                if big != 0 and div[k] < 0:
+                    s = 0.0
+                    for r in range(n):
+                        s += Hs[i, k, r]
+                    if not math.isfinite(s):
+                        div[k] = t
                 if loss_kind == 1:
                     q = 0.0
                     for r in range(n):
@@ -143,9 +163,28 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M, use_blas,
+def _sum_of_squares(v):
+    """Σ v_i² of a contiguous vector in four interleaved partial sums: four independent chains of
+    multiply-adds instead of one (a serial sum is bound by the latency of each addition)."""
+    n = v.shape[0]
+    q0 = q1 = q2 = q3 = 0.0
+    r = 0
+    while r + 3 < n:
+        q0 += v[r] * v[r]
+        q1 += v[r + 1] * v[r + 1]
+        q2 += v[r + 2] * v[r + 2]
+        q3 += v[r + 3] * v[r + 3]
+        r += 4
+    while r < n:
+        q0 += v[r] * v[r]
+        r += 1
+    return (q0 + q1) + (q2 + q3)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, lo, b0, alpha, eps, act, gated, M, use_blas,
                            loss_kind, dL_dh, pb, pbz, pe, delta_norms):
-    """Steps t = s0+l down to s0+1 of the backward pass of a chunk; returns the slot of D holding δ_{s0}.
+    """Steps t = s0+l down to s0+lo+1 of the backward pass of a chunk; returns the slot of D holding δ_{s0+lo}.
 
     D[cur] holds δ_t on entry. Ys[i-1] (φ(a)) is overwritten by g^a, Zs[i-1]
     (σ(a_z)) by g^z and Gs[i-1] receives g^a + g^z (Gs is Ys when not gated);
@@ -155,15 +194,14 @@ def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, a
     m = Hs.shape[1]
     n = Hs.shape[2]
     Bd = dL_dh.shape[0]
-    for i in range(l, 0, -1):
+    for i in range(l, lo, -1):
         t = s0 + i
         nxt = 1 - cur
         for k in range(m):
-            q = 0.0
-            for r in range(n):
-                q += D[cur, k, r] * D[cur, k, r]
-            delta_norms[b0 + k, t] = _norm_of_sum_of_squares(D[cur, k], q)
-            if act == 0:  # φ'(a) from y = φ(a); ReLU: y > 0 exactly when a > 0
+            delta_norms[b0 + k, t] = _norm_of_sum_of_squares(D[cur, k], _sum_of_squares(D[cur, k]))
+            if act == 0 and not gated:
+                pass  # fused into the adjoint pass below
+            elif act == 0:  # φ'(a) from y = φ(a); ReLU: y > 0 exactly when a > 0
                 for r in range(n):
                     dyv[r] = 1.0 - Ys[i - 1, k, r] * Ys[i - 1, k, r]
             elif act == 1:
@@ -189,6 +227,14 @@ def _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, a
                     Gs[i - 1, k, r] = ga + gz
                     pb[r] += ga
                     pbz[r] += gz
+            elif act == 0:  # φ' = 1 - y² in the same pass
+                for r in range(n):
+                    dl = D[cur, k, r]
+                    y = Ys[i - 1, k, r]
+                    ga = eps * dl * (1.0 - y * y)
+                    pe[r] += dl * y
+                    Ys[i - 1, k, r] = ga
+                    pb[r] += ga
             else:
                 for r in range(n):
                     dl = D[cur, k, r]
@@ -349,6 +395,8 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
     o3 = o2 + zl * m * n
     o4 = o3 + (L * m * n if gated else 0)
     o5 = o4 + L * m * d
+    w = m * n
+    wd = m * d
     Hs = work[:o1].reshape((L + 1, m, n))
     Ys = work[o1:o2].reshape((L, m, n))
     Zs = work[o2:o3].reshape((zl, m, n))
@@ -453,10 +501,17 @@ def _bptt_chunk(b0, m, h0, inputs, alpha, eps, act, gated, M, MT, VT, b, VzT, bz
             _copy_mat(Hs[0], CP[s])
             _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, gated, MT, VT, b, VzT,
                                   bz, use_blas, A, Az, not first_pass, loss_kind, dL_dh, acc, div)
-        cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, l, b0, alpha, eps, act, gated, M,
-                                     use_blas, loss_kind, dL_dh, lb, lbz, le, delta_norms)
-        _bptt_accumulate(Gsf, work[o1:o2], work[o2:o3], work[:o1], work[o4:o5], m, n, d, s0, l, T, P, gated,
-                         SG, SA, SZ, SH, SX, pM, pV, pVz, tnn, tnd)
+        # one accumulation block of steps at a time, while the block's adjoints are still in cache; the
+        # blocks and their order are those of the whole segment, so the sums keep their bits
+        hi = l
+        while hi > 0:
+            lo = max((s0 + hi - 1) // P * P - s0, 0)
+            cur = _bptt_backward_segment(Hs, Ys, Zs, Gs, D, cur, dyv, s0, hi, lo, b0, alpha, eps, act, gated, M,
+                                         use_blas, loss_kind, dL_dh, lb, lbz, le, delta_norms)
+            _bptt_accumulate(Gsf[lo * w:], work[o1 + lo * w:o2], work[o2 + lo * w:o3] if gated else work[o2:o3],
+                             work[lo * w:o1], work[o4 + lo * wd:o5], m, n, d, s0 + lo, hi - lo, T, P, gated,
+                             SG, SA, SZ, SH, SX, pM, pV, pVz, tnn, tnd)
+            hi = lo
     for k in range(m):
         dk = D[cur, k]
         q = 0.0
