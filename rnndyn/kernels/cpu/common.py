@@ -155,6 +155,30 @@ def _affine_loops(A, b, V, X, i_lo, i_hi, c_lo, c_hi):
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _affine_product(M, H, b, V, X, A):
+    """A = M @ H + b[:, None] + V @ X for a block (n, m): register tiles where they fit, the plain loops
+    around them (the same rounding, see :func:`_matmul_small`)."""
+    n, m = H.shape
+    nt, mt = tiled_affine(M, H, b, V, X, A)
+    if mt < m:
+        _matmul_loops(M, H, A, 0, nt, mt, m)
+        _affine_loops(A, b, V, X, 0, nt, mt, m)
+    if nt < n:
+        _matmul_loops(M, H, A, nt, n, 0, m)
+        _affine_loops(A, b, V, X, nt, n, 0, m)
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _gather_inputs(inputs, X, b0, s):
+    """X[j, k] = x_s of trajectory b0 + k (inputs (Bi, T, d); Bi = 1 is shared by the batch), batch innermost."""
+    Bi = inputs.shape[0]
+    for k in range(X.shape[1]):
+        bi = b0 + k if Bi > 1 else 0
+        for j in range(X.shape[0]):
+            X[j, k] = inputs[bi, s, j]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas, acc):
     """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost.
 
@@ -164,32 +188,25 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
     """
     n, m = H.shape
     d = V.shape[1]
-    nt = mt = 0  # rows and columns of A that register tiles computed whole (product, bias and inputs)
-    if use_blas:
-        np.dot(M, H, A)
-    elif gated:
-        _matmul_small(M, H, A)  # the gate needs M H before the bias is added
-    else:
-        nt, mt = tiled_affine(M, H, b, V, X, A)
-        if mt < m:
-            _matmul_loops(M, H, A, 0, nt, mt, m)
-        if nt < n:
-            _matmul_loops(M, H, A, nt, n, 0, m)
-    if gated:
-        for i in range(n):
-            zi = Z[i]
-            ai = A[i]
-            for k in range(m):
-                zi[k] = ai[k] + bz[i]
-            for j in range(d):
-                vz = Vz[i, j]
-                xj = X[j]
+    if use_blas or gated:
+        if use_blas:
+            np.dot(M, H, A)
+        else:
+            _matmul_small(M, H, A)
+        if gated:  # the gate needs M H before the bias is added
+            for i in range(n):
+                zi = Z[i]
+                ai = A[i]
                 for k in range(m):
-                    zi[k] += vz * xj[k]
-    if mt < m:
-        _affine_loops(A, b, V, X, 0, nt, mt, m)
-    if nt < n:
-        _affine_loops(A, b, V, X, nt, n, 0, m)
+                    zi[k] = ai[k] + bz[i]
+                for j in range(d):
+                    vz = Vz[i, j]
+                    xj = X[j]
+                    for k in range(m):
+                        zi[k] += vz * xj[k]
+        _affine_loops(A, b, V, X, 0, n, 0, m)
+    else:
+        _affine_product(M, H, b, V, X, A)
     for k in range(m):
         acc[k] = 0.0
     # One loop per activation, each fused with the update and the column sums: a branch inside the

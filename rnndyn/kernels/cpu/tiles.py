@@ -84,6 +84,23 @@ def _fma(builder, a, b, c):
     return builder.call(fn, [a, b, c])
 
 
+def _accumulate(builder, acc, a_data, lda, i0, b_data, ldb, c0, count, vty, align):
+    """acc[r][v] = fma(A[i0 + r, j], B[j, c0 + v L : c0 + (v + 1) L], acc[r][v]) for j = 0 .. count - 1 in order:
+    per j, the tile's vectors of row j of B are loaded once and each row's entry of A is broadcast."""
+    i64 = ir.IntType(64)
+    lanes = vty.count
+    row_a = [builder.mul(builder.add(i0, ir.Constant(i64, r)), lda) for r in range(TILE_ROWS)]
+    with cgutils.for_range(builder, count) as loop:
+        j = loop.index
+        b_row = builder.add(builder.mul(j, ldb), c0)
+        bv = [builder.load(_vector_at(builder, b_data, builder.add(b_row, ir.Constant(i64, v * lanes)), vty),
+                           align=align) for v in range(TILE_VECS)]
+        for r in range(TILE_ROWS):
+            a = _broadcast(builder, builder.load(builder.gep(a_data, [builder.add(row_a[r], j)])), vty)
+            for v in range(TILE_VECS):
+                builder.store(_fma(builder, a, bv[v], builder.load(acc[r][v])), acc[r][v])
+
+
 def _tile_codegen(context, builder, sig, args, affine):
     aty = sig.args[0]
     ety = context.get_value_type(aty.dtype)
@@ -104,40 +121,16 @@ def _tile_codegen(context, builder, sig, args, affine):
     o_data, _, ldo = _rows(context, builder, o_t, out)
     zero = ir.Constant(vty, [ir.Constant(ety, 0.0)] * lanes)
     acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(TILE_VECS)] for _ in range(TILE_ROWS)]
-    row_m = [builder.mul(builder.add(i0, ir.Constant(i64, r)), ldm) for r in range(TILE_ROWS)]
-
-    with cgutils.for_range(builder, n) as loop:
-        j = loop.index
-        h_row = builder.add(builder.mul(j, ldh), c0)
-        hv = [builder.load(_vector_at(builder, h_data, builder.add(h_row, ir.Constant(i64, v * lanes)), vty),
-                           align=align) for v in range(TILE_VECS)]
-        for r in range(TILE_ROWS):
-            mij = builder.load(builder.gep(m_data, [builder.add(row_m[r], j)]))
-            bm = _broadcast(builder, mij, vty)
-            for v in range(TILE_VECS):
-                builder.store(_fma(builder, bm, hv[v], builder.load(acc[r][v])), acc[r][v])
-
+    _accumulate(builder, acc, m_data, ldm, i0, h_data, ldh, c0, n, vty, align)
     if affine:
         b_data = context.make_array(b_t)(context, builder, b).data
         v_data, _, d = _rows(context, builder, v_t, V)
         x_data, _, ldx = _rows(context, builder, x_t, X)
         for r in range(TILE_ROWS):
-            ir_ = builder.add(i0, ir.Constant(i64, r))
-            bb = _broadcast(builder, builder.load(builder.gep(b_data, [ir_])), vty)
+            bb = _broadcast(builder, builder.load(builder.gep(b_data, [builder.add(i0, ir.Constant(i64, r))])), vty)
             for v in range(TILE_VECS):
                 builder.store(builder.fadd(builder.load(acc[r][v]), bb), acc[r][v])
-        with cgutils.for_range(builder, d) as loop:
-            j = loop.index
-            x_row = builder.add(builder.mul(j, ldx), c0)
-            xv = [builder.load(_vector_at(builder, x_data, builder.add(x_row, ir.Constant(i64, v * lanes)), vty),
-                           align=align) for v in range(TILE_VECS)]
-            for r in range(TILE_ROWS):
-                ir_ = builder.add(i0, ir.Constant(i64, r))
-                vij = builder.load(builder.gep(v_data, [builder.add(builder.mul(ir_, d), j)]))
-                bv = _broadcast(builder, vij, vty)
-                for v in range(TILE_VECS):
-                    builder.store(_fma(builder, bv, xv[v], builder.load(acc[r][v])), acc[r][v])
-
+        _accumulate(builder, acc, v_data, d, i0, x_data, ldx, c0, d, vty, align)
     for r in range(TILE_ROWS):
         o_row = builder.add(builder.mul(builder.add(i0, ir.Constant(i64, r)), ldo), c0)
         for v in range(TILE_VECS):

@@ -13,19 +13,19 @@ from numba import njit, prange
 from rnndyn.kernels.cpu.common import (
     _FLOAT_MAX,
     _affine_loops,
+    _affine_product,
     _block_step,
     _block_step_2d,
     _copy_mat,
     _copy_vec,
+    _gather_inputs,
     _mark_diverged,
-    _matmul_loops,
     _matmul_small,
     _max_nan,
     _pow2_scale,
     _record_tangent_norms,
     _state_and_derivative,
 )
-from rnndyn.kernels.cpu.tiles import tiled_affine
 from rnndyn.kernels.params import FASTMATH, TANH
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
@@ -63,10 +63,7 @@ def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, 
                 out[b0 + k, 0, i] = H[i, k]
     for t in range(1, T + 1):
         if d > 0:
-            for k in range(m):
-                bi = b0 + k if Bi > 1 else 0
-                for j in range(d):
-                    X[j, k] = inputs[bi, t - 1, j]
+            _gather_inputs(inputs, X, b0, t - 1)
         if fused2d:
             _block_step_2d(H, Hn, alpha, eps, act, M, b, acc)
         else:
@@ -218,10 +215,7 @@ def _tangent_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, v
     for t in range(T + 1):
         if t > 0:
             if d > 0:
-                for k in range(m):
-                    bi = b0 + k if Bi > 1 else 0
-                    for j in range(d):
-                        X[j, k] = inputs[bi, t - 1, j]
+                _gather_inputs(inputs, X, b0, t - 1)
             if gated:
                 _matmul_small(M, H, P)
                 for i in range(n):
@@ -232,13 +226,7 @@ def _tangent_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, v
                             Z[i, k] += Vz[i, j] * X[j, k]
                 _affine_loops(P, b, V, X, 0, n, 0, m)
             else:
-                nt, mt = tiled_affine(M, H, b, V, X, P)
-                if mt < m:
-                    _matmul_loops(M, H, P, 0, nt, mt, m)
-                    _affine_loops(P, b, V, X, 0, nt, mt, m)
-                if nt < n:
-                    _matmul_loops(M, H, P, nt, n, 0, m)
-                    _affine_loops(P, b, V, X, nt, n, 0, m)
+                _affine_product(M, H, b, V, X, P)
             _tangent_state(P, Z, H, Hn, D, alpha, eps, act, gated)
             _matmul_small(M, A2, MA)
             for k in range(m):
