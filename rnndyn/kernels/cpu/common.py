@@ -16,7 +16,7 @@ from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
-from rnndyn.kernels.scalar import dphi, phi, sigmoid, tanh
+from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
 from rnndyn.kernels.scalar import pow2_scale as _pow2_scale
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
@@ -169,6 +169,35 @@ def _affine_product(M, H, b, V, X, A):
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _preactivations(M, H, X, V, b, Vz, bz, gated, use_blas, A, Z):
+    """A = M H + b + V X and, for a gated cell, Z = M H + bz + Vz X, for a block (n, m), batch innermost.
+
+    The gate needs M H before the bias is added, so a gated cell (or a BLAS product) adds the bias and
+    inputs in passes of their own; otherwise register tiles take them in their epilogue."""
+    n, m = H.shape
+    d = V.shape[1]
+    if not (use_blas or gated):
+        _affine_product(M, H, b, V, X, A)
+        return
+    if use_blas:
+        np.dot(M, H, A)
+    else:
+        _matmul_small(M, H, A)
+    if gated:
+        for i in range(n):
+            zi = Z[i]
+            ai = A[i]
+            for k in range(m):
+                zi[k] = ai[k] + bz[i]
+            for j in range(d):
+                vz = Vz[i, j]
+                xj = X[j]
+                for k in range(m):
+                    zi[k] += vz * xj[k]
+    _affine_loops(A, b, V, X, 0, n, 0, m)
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _gather_inputs(inputs, X, b0, s):
     """X[j, k] = x_s of trajectory b0 + k (inputs (Bi, T, d); Bi = 1 is shared by the batch), batch innermost."""
     Bi = inputs.shape[0]
@@ -187,26 +216,7 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
     pass of its own.
     """
     n, m = H.shape
-    d = V.shape[1]
-    if use_blas or gated:
-        if use_blas:
-            np.dot(M, H, A)
-        else:
-            _matmul_small(M, H, A)
-        if gated:  # the gate needs M H before the bias is added
-            for i in range(n):
-                zi = Z[i]
-                ai = A[i]
-                for k in range(m):
-                    zi[k] = ai[k] + bz[i]
-                for j in range(d):
-                    vz = Vz[i, j]
-                    xj = X[j]
-                    for k in range(m):
-                        zi[k] += vz * xj[k]
-        _affine_loops(A, b, V, X, 0, n, 0, m)
-    else:
-        _affine_product(M, H, b, V, X, A)
+    _preactivations(M, H, X, V, b, Vz, bz, gated, use_blas, A, Z)
     for k in range(m):
         acc[k] = 0.0
     # One loop per activation, each fused with the update and the column sums: a branch inside the
@@ -446,10 +456,21 @@ def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV
             vec_norms_b[t, c] = _fro(AV[:, c:c + 1])
 
 
-@njit(cache=True, error_model="numpy")
+# fastmath=False is explicit, as _fro's: its callers include kernels with and without FMA contraction, and an
+# unset flag would make its rounding depend on which of them compiled it first.
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
     """One trajectory's next state hn = alpha h + eps [z] φ(a) and the diagonal D of
-    J = alpha I + diag(D) M, from the pre-activations a (and the gate's az)."""
+    J = alpha I + diag(D) M, from the pre-activations a (and the gate's az).
+
+    The ungated tanh cell has a loop of its own: without the per-entry dispatch on ``act``
+    LLVM vectorises tanh and tanh' (the same arithmetic, so the same results)."""
+    if act == TANH and not gated:
+        for i in range(h.shape[0]):
+            ai = a[i]
+            D[i] = eps * dtanh(ai)
+            hn[i] = alpha * h[i] + eps * tanh(ai)
+        return
     for i in range(h.shape[0]):
         y = phi(act, a[i])
         dy = dphi(act, a[i], y)

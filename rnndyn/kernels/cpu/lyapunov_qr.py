@@ -18,8 +18,6 @@ from rnndyn.kernels.cpu.common import (
     _state_and_derivative,
 )
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
-from rnndyn.kernels.params import TANH
-from rnndyn.kernels.scalar import dtanh, tanh
 
 # ---- lyapunov ----
 # Benettin/QR Lyapunov spectra. The k tangent vectors are the columns of an
@@ -27,19 +25,6 @@ from rnndyn.kernels.scalar import dtanh, tanh
 # every Householder update are then row-wise axpys over contiguous memory, which
 # LLVM vectorises without fast-math. No fast-math in this section: the QR and
 # the log-accumulation must round like the reference.
-
-
-@njit(cache=True, error_model="numpy")
-def _step_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
-    """:func:`_state_and_derivative`, with the ungated tanh cell in a loop of its own: without the
-    per-entry dispatch on ``act`` LLVM vectorises tanh and tanh' (the same arithmetic, so the same results)."""
-    if gated or act != TANH:
-        _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated)
-        return
-    for i in range(h.shape[0]):
-        ai = a[i]
-        D[i] = eps * dtanh(ai)
-        hn[i] = alpha * h[i] + eps * tanh(ai)
 
 
 @njit(cache=True, error_model="numpy")
@@ -98,7 +83,7 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
                 for j in range(d):
                     sz += Vz[i, j] * inputs[bi, s, j]
                 az[i] = sz
-        _step_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
+        _state_and_derivative(a, az, x, xn, D, alpha, eps, act, gated)
         # J Q = alpha Q + diag(D) (M Q): the Jacobian itself is never formed
         if use_blas:
             np.dot(M, Qb, P)

@@ -12,8 +12,6 @@ from numba import njit, prange
 
 from rnndyn.kernels.cpu.common import (
     _FLOAT_MAX,
-    _affine_loops,
-    _affine_product,
     _block_step,
     _block_step_2d,
     _copy_mat,
@@ -23,12 +21,12 @@ from rnndyn.kernels.cpu.common import (
     _matmul_small,
     _max_nan,
     _pow2_scale,
+    _preactivations,
     _record_tangent_norms,
     _state_and_derivative,
 )
-from rnndyn.kernels.params import FASTMATH, TANH
+from rnndyn.kernels.params import FASTMATH
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
-from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 
@@ -152,35 +150,6 @@ def _fro_columns(A2, n, m, amax, F1, F2, E, S4, out):
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _tangent_state(P, Z, H, Hn, D, alpha, eps, act, gated):
-    """Hn = alpha H + eps [σ(Z)] ∘ φ(P) and D, the diagonal of J = alpha I + diag(D) M, for a block (n, m)."""
-    n, m = H.shape
-    for i in range(n):
-        pi = P[i]
-        hi = H[i]
-        hni = Hn[i]
-        di = D[i]
-        if gated:
-            zi = Z[i]
-            for k in range(m):
-                y = phi(act, pi[k])
-                dy = dphi(act, pi[k], y)
-                z = sigmoid(zi[k])
-                di[k] = eps * (z * dy + y * z * (1.0 - z))
-                hni[k] = alpha * hi[k] + eps * z * y
-        elif act == TANH:  # the common case in a loop of its own, which LLVM vectorises
-            for k in range(m):
-                a = pi[k]
-                di[k] = eps * dtanh(a)
-                hni[k] = alpha * hi[k] + eps * tanh(a)
-        else:
-            for k in range(m):
-                y = phi(act, pi[k])
-                di[k] = eps * dphi(act, pi[k], y)
-                hni[k] = alpha * hi[k] + eps * y
-
-
-@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _tangent_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, vecs, norm_kind,
                    final, jac, norms, vec_norms, diverged_at):
     """Trajectories b0 .. b0+m-1 and their tangent matrices together, the batch innermost.
@@ -216,18 +185,9 @@ def _tangent_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, v
         if t > 0:
             if d > 0:
                 _gather_inputs(inputs, X, b0, t - 1)
-            if gated:
-                _matmul_small(M, H, P)
-                for i in range(n):
-                    for k in range(m):
-                        Z[i, k] = P[i, k] + bz[i]
-                    for j in range(d):
-                        for k in range(m):
-                            Z[i, k] += Vz[i, j] * X[j, k]
-                _affine_loops(P, b, V, X, 0, n, 0, m)
-            else:
-                _affine_product(M, H, b, V, X, P)
-            _tangent_state(P, Z, H, Hn, D, alpha, eps, act, gated)
+            _preactivations(M, H, X, V, b, Vz, bz, gated, False, P, Z)
+            for i in range(n):  # the state step row by row: each row is m trajectories' entry i
+                _state_and_derivative(P[i], Z[i] if gated else P[i], H[i], Hn[i], D[i], alpha, eps, act, gated)
             _matmul_small(M, A2, MA)
             for k in range(m):
                 bad[k] = 0
