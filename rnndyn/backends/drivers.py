@@ -239,7 +239,7 @@ class KernelBackend(Backend):
         with self.serial_blas():
             if family == "cell":
                 kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n),
-                       tangent_chunk(B, self.threads()))
+                       batch_chunk(B, threads=self.threads(), cap=config.TANGENT_CHUNK))
             else:
                 kernel(h0, inputs, *args, vecs, norm_kind, final, jac, norms, vec_norms, diverged_at, int(blas_min_n))
         return final, jac, norms, vec_norms, diverged_at
@@ -323,20 +323,13 @@ class KernelBackend(Backend):
         return buf
 
 
-def tangent_chunk(B: int, threads: int) -> int:
-    """Trajectories per block of the small-n tangent kernel: an even share of the batch per thread,
-    rounded up to a multiple of 8 (a tile's width in float64), at most ``config.TANGENT_CHUNK``."""
-    per_thread = -(-B // max(1, threads))
-    return max(1, min(config.TANGENT_CHUNK, -(-per_thread // 8) * 8))
-
-
-def batch_chunk(B: int, n: int = 1, threads: int | None = None) -> int:
+def batch_chunk(B: int, n: int = 1, threads: int | None = None, cap: int | None = None) -> int:
     """Trajectories per thread block.
 
     ``config.BLOCK_ELEMENTS // n`` (a block of about that many state entries),
-    at most ``config.BATCH_CHUNK``, at most an even share of the batch so every
-    numba thread (or each of ``threads``) gets work, and a multiple of 8 (one
-    AVX-512 vector) when ≥ 8.
+    at most ``cap`` (default ``config.BATCH_CHUNK``), at most an even share of the
+    batch so every numba thread (or each of ``threads``) gets work, and a multiple
+    of 8 (one AVX-512 vector, two tile rows of float64) when ≥ 8.
     """
     if threads is None:
         import numba
@@ -345,7 +338,7 @@ def batch_chunk(B: int, n: int = 1, threads: int | None = None) -> int:
     per_thread = -(-B // max(1, threads))
     target = max(8, config.BLOCK_ELEMENTS // max(1, n))
     chunk = min(target, -(-per_thread // 8) * 8)
-    return max(1, min(config.BATCH_CHUNK, chunk))
+    return max(1, min(config.BATCH_CHUNK if cap is None else cap, chunk))
 
 
 def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblocks, history, edges, on_chunk,
