@@ -208,3 +208,19 @@ def test_compile_command_on_a_cached_install():
     rc, out, err = _rnndyn(["compile"])
     assert rc == 0, err
     assert "commands checked" in out
+
+
+
+def test_compile_in_processes_runs_every_workload_once():
+    """``--jobs 2`` runs each group in a worker process and reports every command once, in the list's order."""
+    from rnndyn_cli.compile import GROUPS, WORKLOADS
+
+    labels = [label for label, _ in WORKLOADS]
+    assert len(set(labels)) == len(labels) == sum(len(g) for g in GROUPS)
+    rc, out, err = _rnndyn(["compile", "--jobs", "2", "--json"])
+    assert rc == 0, err
+    rec = json.loads(out)
+    assert rec["jobs"] == 2
+    assert [r["command"] for r in rec["commands"]] == labels
+    rc, out, err = _rnndyn(["compile", "--jobs", "0"])
+    assert rc == 2 and "--jobs" in err and "Traceback" not in err, err
