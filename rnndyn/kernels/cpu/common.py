@@ -414,7 +414,7 @@ def _eigvalsh(S):
     return w
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def _spectral_norm(A, At, S):
     """‖A‖₂ as 2^e · sqrt(λ_max(BᵀB)) with B = A · 2^-e, 2^e ≈ ‖A‖_F (scaled so BᵀB cannot overflow)."""
     fro = _fro(A)
@@ -436,7 +436,7 @@ def _spectral_norm(A, At, S):
     return math.ldexp(math.sqrt(max(ev[k - 1], 0.0)), e)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def _record_tangent_norms(A, vecs, norm_kind, norms_b, vec_norms_b, t, At, S, AV):
     if norm_kind == 0:
         norms_b[t] = _spectral_norm(A, At, S)
@@ -648,7 +648,7 @@ def _lyap_is_qr_time(t, transient, total, every):
     return (t - transient) % every == 0
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def _copy_vec(dst, src):
     """dst[:] = src, entry by entry. numba's array-to-array slice assignment builds a shape-mismatch message
     whose string code compiles for seconds in every kernel that uses it; these loops compile in milliseconds."""
@@ -656,7 +656,7 @@ def _copy_vec(dst, src):
         dst[i] = src[i]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=False)
 def _copy_mat(dst, src):
     """dst[:, :] = src, entry by entry (see :func:`_copy_vec`)."""
     for i in range(src.shape[0]):
