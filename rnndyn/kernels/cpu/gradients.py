@@ -45,11 +45,8 @@ from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
 from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
 
 #: GEMM rows (steps × trajectories of a chunk) per block of the weight-gradient sums: enough for BLAS to
-#: run at full speed (it packs both operands once per block: at 256 rows, n = 128, packing took ~8 % of the
-#: bptt), while the two operands of a block (512 × 128 doubles each) stay in L2 and the per-block
-#: additions into the gradients stay negligible. n = 128, B = 64, T = 784, two threads, alternating:
-#: 256 / 512 / 1024 rows took 99-123 / 91-108 / 112-116 ms (minimum of 25, three rounds).
-_BPTT_BLOCK_ROWS = 512
+#: run at full speed, while the per-block additions into the gradients stay negligible.
+_BPTT_BLOCK_ROWS = 256
 
 
 @njit(cache=True, fastmath=_FASTMATH)
