@@ -68,13 +68,25 @@ def test_multi_chunk_and_blas_paths(monkeypatch, kind):
         assert rel_err(tg.jacobian, tr.jacobian) <= 1e-12
 
 
-def test_float32_path_close_to_float64():
+@pytest.mark.parametrize("kind", ["euler", "gated"])
+def test_float32_path_close_to_float64(kind):
     rng = np.random.default_rng(2)
-    cell = make_cell("euler", 16, 1, rng)
+    cell = make_cell(kind, 16, 1, rng)
     h0 = rng.normal(size=(40, 16))
     x = rng.normal(size=(30, 1))
     a = rd.simulate(cell, h0, x, dtype=np.float32)
     b = rd.simulate(cell, h0, x)
+    assert a.states.dtype == np.float32
+    assert rel_err(a.states, b.states) < 1e-5
+
+
+def test_float32_fused_2d_path_close_to_float64():
+    """The autonomous 2-D cell (phase portraits, grids of initial states) has a fused step of its own."""
+    cell = rd.EulerRNN(rd.named_matrix("W0"), eps=0.1, gamma=0.15)
+    g = np.linspace(-1.0, 1.0, 33)
+    h0 = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
+    a = rd.simulate(cell, h0, steps=60, dtype=np.float32, backend="cpu")
+    b = rd.simulate(cell, h0, steps=60, backend="cpu")
     assert a.states.dtype == np.float32
     assert rel_err(a.states, b.states) < 1e-5
 

@@ -1,11 +1,19 @@
 """The block helpers of rnndyn.kernels.cpu.common: the hand-written product, the fused step's column sums
-and the float32 tanh."""
+and the float32 tanh and sigmoid."""
 
 import numpy as np
 import pytest
 from numba import njit
 
-from rnndyn.kernels.cpu.common import _block_step, _check_block, _matmul_small, _tanh_f32, _tanh_of
+from rnndyn.kernels.cpu.common import (
+    _block_step,
+    _check_block,
+    _matmul_small,
+    _sigmoid_f32,
+    _sigmoid_of,
+    _tanh_f32,
+    _tanh_of,
+)
 from rnndyn.kernels.params import FASTMATH, LINEAR, RELU, SIGMOID, TANH
 
 _FM = set(FASTMATH)
@@ -76,6 +84,55 @@ def test_tanh_of_float64_is_the_float64_tanh():
         return _tanh_of(x), tanh(x)
 
     for v in (-3.0, -0.1, 1e-12, 0.7, 19.0):
+        a, b = one(v)
+        assert a == b
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _sigmoid_loop(x, out):
+    for i in range(x.shape[0]):
+        out[i] = _sigmoid_of(x[i])
+
+
+def _sigmoid64(x):
+    x = x.astype(np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def test_sigmoid_f32_within_three_ulp_and_monotone():
+    rng = np.random.default_rng(1)
+    grid = np.linspace(-110, 110, 400_001).astype(np.float32)
+    x = np.concatenate([grid, rng.normal(0, 8, 100_000).astype(np.float32)])
+    out = np.empty_like(x)
+    _sigmoid_loop(x, out)
+    ref = _sigmoid64(x)
+    normal = ref.astype(np.float32) >= np.finfo(np.float32).tiny
+    assert _ulps32(out[normal], ref[normal]).max() <= 3.0
+    # results below the float32 normal range: within a float32 subnormal step of the exact value
+    assert np.abs(out[~normal].astype(np.float64) - ref[~normal]).max() <= 1.5 * 2.0 ** -149
+    assert np.all(np.diff(out[:grid.size]) >= 0)
+
+
+def test_sigmoid_f32_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 200.0, -200.0, -103.0], np.float32)
+    out = np.empty_like(x)
+    _sigmoid_loop(x, out)
+    assert list(out[:4]) == [0.5, 0.5, 1.0, 0.0]
+    assert np.isnan(out[4])
+    assert list(out[5:7]) == [1.0, 0.0]
+    assert 0.0 < out[7] < 1e-44  # e^-103 = 1.4e-45: the least float32 subnormal, not flushed to zero
+    assert _sigmoid_f32(np.float32(-3.0)) == pytest.approx(1.0 / (1.0 + np.exp(3.0)), rel=1e-6)
+
+
+def test_sigmoid_of_float64_is_the_float64_sigmoid():
+    from rnndyn.kernels.scalar import sigmoid
+
+    @njit(error_model="numpy")
+    def one(x):
+        return _sigmoid_of(x), sigmoid(x)
+
+    for v in (-40.0, -3.0, -0.1, 0.0, 0.7, 19.0):
         a, b = one(v)
         assert a == b
 

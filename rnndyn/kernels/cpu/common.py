@@ -43,24 +43,57 @@ _C6, _C7, _C8 = _F32(1.0 / 720.0), _F32(1.0 / 5040.0), _F32(1.0 / 40320.0)
 _HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
 
 
+_SIGMOID_CLAMP32 = _F32(104.0)  # e^-104 < half the least float32 subnormal: sigmoid(-104) rounds to 0
+_ZERO32 = _F32(0.0)
+
+
 @register_jitable(error_model="numpy")
-def _tanh_f32(x):
-    """tanh of a float32 in float32 arithmetic, within a few float32 ulp; ±0, ±inf and NaN as np.tanh."""
-    a = abs(x)
-    a = _TANH_CLAMP32 if a > _TANH_CLAMP32 else a  # NaN fails the comparison and is kept
-    u = -_TWO32 * a
+def _expm1_reduced_f32(u):
+    """(k, q) with u = k ln2 + r, |r| <= ln2/2, q = expm1(r), for a float32 -150 <= u <= 0 (k as int32)."""
     sh = u * _INV_LN2_32 + _SHIFTER32
     k = sh - _SHIFTER32
     r = (u - k * _LN2_HI32) - k * _LN2_LO32
     r2 = r * r
     p = (_C3 + _C4 * r) + r2 * ((_C5 + _C6 * r) + r2 * (_C7 + _C8 * r))
     q = r + r2 * (_HALF32 + r * p)
-    ki = np.float32(sh).view(np.int32) - _SHIFTER32_BITS
-    s = np.int32((ki + 127) << 23).view(np.float32)
+    return np.float32(sh).view(np.int32) - _SHIFTER32_BITS, q
+
+
+@register_jitable(error_model="numpy")
+def _pow2_f32(k):
+    """2**k as a float32, from its bits (-126 <= k <= 127)."""
+    return np.int32((k + 127) << 23).view(np.float32)
+
+
+@register_jitable(error_model="numpy")
+def _tanh_f32(x):
+    """tanh of a float32 in float32 arithmetic, within a few float32 ulp; ±0, ±inf and NaN as np.tanh."""
+    a = abs(x)
+    a = _TANH_CLAMP32 if a > _TANH_CLAMP32 else a  # NaN fails the comparison and is kept
+    ki, q = _expm1_reduced_f32(-_TWO32 * a)
+    s = _pow2_f32(ki)
     sq = s * q
     t = ((_ONE32 - s) - sq) / ((_ONE32 + s) + sq)
     t = a if a < _TANH_TINY32 else t
     return math.copysign(t, x)
+
+
+@register_jitable(error_model="numpy")
+def _sigmoid_f32(x):
+    """The logistic function of a float32 in float32 arithmetic, within a few float32 ulp (subnormal results
+    to the float32 rounding of a float64 one); NaN is kept, ±inf give 1 and 0.
+
+    As :func:`rnndyn.kernels.vecmath.sigmoid`: E = exp(-|x|), 1/(1 + E) for x >= 0, E/(1 + E) below, with
+    E = 2^k (1 + q) scaled by two powers of two so that k down to -150 (|x| up to 104) stays representable.
+    """
+    a = abs(x)
+    a = _SIGMOID_CLAMP32 if a > _SIGMOID_CLAMP32 else a  # NaN fails the comparison and is kept
+    ki, q = _expm1_reduced_f32(-a)
+    k1 = ki >> 1
+    s1 = _pow2_f32(k1)
+    e = (s1 + s1 * q) * _pow2_f32(ki - k1)
+    d = _ONE32 + e
+    return _ONE32 / d if x >= _ZERO32 else e / d
 
 
 def _tanh_of(x):
@@ -74,6 +107,31 @@ def _tanh_of_impl(x):
         return lambda x: _tanh_f32(x)
     return lambda x: tanh(x)
 
+
+def _sigmoid_of(x):
+    """The logistic function in the precision of x: :func:`rnndyn.kernels.scalar.sigmoid` for float64,
+    :func:`_sigmoid_f32` for float32."""
+    return sigmoid(x)
+
+
+@overload(_sigmoid_of, jit_options={"error_model": "numpy"})
+def _sigmoid_of_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: _sigmoid_f32(x)
+    return lambda x: sigmoid(x)
+
+
+def _relu_of(x):
+    """ReLU in the precision of x (0·x below zero, which keeps NaN): phi(RELU, x) for float64; for float32
+    without phi's float64 zero, which would promote the product and halve the SIMD lanes."""
+    return phi(RELU, x)
+
+
+@overload(_relu_of, jit_options={"error_model": "numpy"})
+def _relu_of_impl(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        return lambda x: x if x > _ZERO32 else _ZERO32 * x
+    return lambda x: phi(RELU, x)
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -226,7 +284,13 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
         ai = A[i]
         hi = H[i]
         hni = Hn[i]
-        if gated:
+        if gated and act == TANH:  # the gated cell's own activation, without phi's per-entry dispatch
+            zi = Z[i]
+            for k in range(m):
+                v = alpha * hi[k] + eps * (_sigmoid_of(zi[k]) * _tanh_of(ai[k]))
+                hni[k] = v
+                acc[k] += v
+        elif gated:
             zi = Z[i]
             for k in range(m):
                 v = alpha * hi[k] + eps * (sigmoid(zi[k]) * phi(act, ai[k]))
@@ -239,12 +303,12 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
                 acc[k] += v
         elif act == RELU:
             for k in range(m):
-                v = alpha * hi[k] + eps * phi(RELU, ai[k])  # keeps NaN, which max(a, 0) would drop
+                v = alpha * hi[k] + eps * _relu_of(ai[k])  # keeps NaN, which max(a, 0) would drop
                 hni[k] = v
                 acc[k] += v
         elif act == SIGMOID:
             for k in range(m):
-                v = alpha * hi[k] + eps * sigmoid(ai[k])
+                v = alpha * hi[k] + eps * _sigmoid_of(ai[k])
                 hni[k] = v
                 acc[k] += v
         else:
@@ -310,8 +374,8 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
         for k in range(m):
             a0 = m00 * x[k] + m01 * y[k] + b0
             a1 = m10 * x[k] + m11 * y[k] + b1
-            u = alpha * x[k] + eps * tanh(a0)
-            v = alpha * y[k] + eps * tanh(a1)
+            u = alpha * x[k] + eps * _tanh_of(a0)  # float32 in float32: 8 lanes, no conversions
+            v = alpha * y[k] + eps * _tanh_of(a1)
             xn[k] = u
             yn[k] = v
             acc[k] = u + v
