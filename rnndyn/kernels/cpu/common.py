@@ -527,13 +527,22 @@ def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
     """One trajectory's next state hn = alpha h + eps [z] φ(a) and the diagonal D of
     J = alpha I + diag(D) M, from the pre-activations a (and the gate's az).
 
-    The ungated tanh cell has a loop of its own: without the per-entry dispatch on ``act``
+    The tanh cells (gated or not) have loops of their own: without the per-entry dispatch on ``act``
     LLVM vectorises tanh and tanh' (the same arithmetic, so the same results)."""
     if act == TANH and not gated:
         for i in range(h.shape[0]):
             ai = a[i]
             D[i] = eps * dtanh(ai)
             hn[i] = alpha * h[i] + eps * tanh(ai)
+        return
+    if act == TANH:  # the gated tanh cell, likewise (phi(TANH, a) is tanh(a), dphi(TANH, a, y) is dtanh(a))
+        for i in range(h.shape[0]):
+            ai = a[i]
+            y = tanh(ai)
+            dy = dtanh(ai)
+            z = sigmoid(az[i])
+            D[i] = eps * (z * dy + y * z * (1.0 - z))
+            hn[i] = alpha * h[i] + eps * z * y
         return
     for i in range(h.shape[0]):
         y = phi(act, a[i])
