@@ -96,42 +96,40 @@ def _sigmoid_f32(x):
     return _ONE32 / d if x >= _ZERO32 else e / d
 
 
-def _tanh_of(x):
-    """tanh in the precision of x: :func:`rnndyn.kernels.scalar.tanh` for float64, :func:`_tanh_f32` for float32."""
-    return tanh(x)
+@register_jitable(error_model="numpy")
+def _relu_f32(x):
+    """ReLU of a float32, 0·x below zero (which keeps NaN) with a float32 zero: phi's float64 zero would
+    promote the product to float64 and halve the SIMD lanes."""
+    return x if x > _ZERO32 else _ZERO32 * x
 
 
-@overload(_tanh_of, jit_options={"error_model": "numpy"})
-def _tanh_of_impl(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        return lambda x: _tanh_f32(x)
-    return lambda x: tanh(x)
-
-
-def _sigmoid_of(x):
-    """The logistic function in the precision of x: :func:`rnndyn.kernels.scalar.sigmoid` for float64,
-    :func:`_sigmoid_f32` for float32."""
-    return sigmoid(x)
-
-
-@overload(_sigmoid_of, jit_options={"error_model": "numpy"})
-def _sigmoid_of_impl(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        return lambda x: _sigmoid_f32(x)
-    return lambda x: sigmoid(x)
-
-
-def _relu_of(x):
-    """ReLU in the precision of x (0·x below zero, which keeps NaN): phi(RELU, x) for float64; for float32
-    without phi's float64 zero, which would promote the product and halve the SIMD lanes."""
+@register_jitable(error_model="numpy")
+def _relu_f64(x):
     return phi(RELU, x)
 
 
-@overload(_relu_of, jit_options={"error_model": "numpy"})
-def _relu_of_impl(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        return lambda x: x if x > _ZERO32 else _ZERO32 * x
-    return lambda x: phi(RELU, x)
+def _by_precision(f64, f32, name):
+    """A function of one float that numba compiles as ``f32`` for a float32 argument and ``f64`` otherwise
+    (called from Python, it is ``f64``): the float32 kernels then stay in float32 arithmetic."""
+
+    def fn(x):
+        return f64(x)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{f64.__name__} or, for a float32 argument, {f32.__name__} (in the argument's precision)."
+
+    @overload(fn, jit_options={"error_model": "numpy"})
+    def _impl(x):
+        if isinstance(x, types.Float) and x.bitwidth == 32:
+            return lambda x: f32(x)
+        return lambda x: f64(x)
+
+    return fn
+
+
+_tanh_of = _by_precision(tanh, _tanh_f32, "_tanh_of")
+_sigmoid_of = _by_precision(sigmoid, _sigmoid_f32, "_sigmoid_of")
+_relu_of = _by_precision(_relu_f64, _relu_f32, "_relu_of")
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
