@@ -77,6 +77,8 @@ def compile_kernels(ctx, jobs, as_json):
     $ rnndyn compile --jobs 1    # one process
     $ rnndyn compile --json      # seconds per kernel
     """
+    from rnndyn.backends.blas import usable_cores
+
     jobs = min(jobs or usable_cores(), len(GROUPS))
     bars = progress_enabled()
     t0 = time.perf_counter()
@@ -93,14 +95,6 @@ def compile_kernels(ctx, jobs, as_json):
     what = (f"compiled {len(kernels)} kernel{'s' if len(kernels) != 1 else ''} ({compiled:.1f} s of compiling"
             f"{f' in {jobs} processes' if jobs > 1 else ''})" if kernels else "every kernel was already compiled")
     click.echo(f"{what}; {len(WORKLOADS)} commands checked in {total:.1f} s (cache: {cache_dir()})")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity mask where the platform has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def _compile_here(cli, groups, tmp, bars, as_json):
@@ -129,7 +123,7 @@ def _compile_in_processes(groups, tmp, jobs, bars, as_json):
     rows, kernels = [], []
     # spawn: a fresh interpreter per worker, never a fork of a process whose numba or BLAS threads may run
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_worker, i, tmp) for i in range(len(groups))]
+        futures = [pool.submit(_worker, group, tmp) for group in groups]
         bar = (click.progressbar(length=len(groups), label=f"compiling kernels ({jobs} processes)", file=sys.stderr,
                                  show_eta=False) if bars else None)
         with _drawn(bar) if bar is not None else contextlib.nullcontext():
@@ -147,14 +141,14 @@ def _compile_in_processes(groups, tmp, jobs, bars, as_json):
     return rows, kernels
 
 
-def _worker(index, tmp):
-    """Pool task: run group ``index`` of :data:`GROUPS` in this worker process."""
+def _worker(group, tmp):
+    """Pool task: run one group of workloads in this worker process, with no notice or bar of its own."""
     from .compiling import watch
     from .main import cli
 
     w = watch()
     w.notice, w.bars = False, False
-    return run_groups(cli, GROUPS[index:index + 1], tmp)
+    return run_groups(cli, (group,), tmp)
 
 
 def run_groups(cli, groups, tmp):

@@ -81,12 +81,19 @@ def blas_threads(k: int):
                 set_(b)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU set where the platform has one, else the CPU count."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def idle_cores() -> int:
     """The cores of this process's CPU set that the 1-minute load average leaves idle, at least 1.
 
     ``OPENBLAS_NUM_THREADS``, when set, caps the result.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     try:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average on this platform
