@@ -9,6 +9,7 @@ from rnndyn.kernels.cpu.common import (
     _block_step,
     _check_block,
     _matmul_small,
+    _relu_of,
     _sigmoid_f32,
     _sigmoid_of,
     _tanh_f32,
@@ -135,6 +136,24 @@ def test_sigmoid_of_float64_is_the_float64_sigmoid():
     for v in (-40.0, -3.0, -0.1, 0.0, 0.7, 19.0):
         a, b = one(v)
         assert a == b
+
+
+def test_relu_of_stays_in_the_argument_precision_and_keeps_nan():
+    from rnndyn.kernels.scalar import phi
+
+    @njit(error_model="numpy")
+    def both(x, out32, out64):
+        for i in range(x.shape[0]):
+            out32[i] = _relu_of(x[i])
+            out64[i] = phi(RELU, np.float64(x[i]))
+        return _relu_of(x[0])
+
+    x = np.array([-2.5, -0.0, 0.0, 1.5, np.inf, -np.inf, np.nan], np.float32)
+    out32, out64 = np.empty_like(x), np.empty(x.size)
+    both(x, out32, out64)
+    assert str(both.nopython_signatures[0].return_type) == "float32"  # no promotion to float64
+    assert np.array_equal(out32, out64.astype(np.float32), equal_nan=True)
+    assert np.array_equal(np.signbit(out32[:2]), np.signbit(out64[:2]))
 
 
 @pytest.mark.parametrize("act", [TANH, RELU, SIGMOID, LINEAR])

@@ -80,8 +80,8 @@ def _tanh_f32(x):
 
 @register_jitable(error_model="numpy")
 def _sigmoid_f32(x):
-    """The logistic function of a float32 in float32 arithmetic, within a few float32 ulp (subnormal results
-    to the float32 rounding of a float64 one); NaN is kept, ±inf give 1 and 0.
+    """The logistic function of a float32 in float32 arithmetic: within 3 float32 ulp, results below the
+    normal range within a subnormal step; NaN is kept, ±inf give 1 and 0.
 
     As :func:`rnndyn.kernels.vecmath.sigmoid`: E = exp(-|x|), 1/(1 + E) for x >= 0, E/(1 + E) below, with
     E = 2^k (1 + q) scaled by two powers of two so that k down to -150 (|x| up to 104) stays representable.
