@@ -57,7 +57,12 @@ def dtanh(x):
     only about 8 digits), which matters in products of many Jacobians
     (Lyapunov sums, gradients through saturated units).
     """
-    e = vecmath.exp_neg(-2.0 * abs(x))
+    return sech2_of_exp(vecmath.exp_neg(-2.0 * abs(x)))
+
+
+@register_jitable(error_model="numpy")
+def sech2_of_exp(e):
+    """sech²(x) = 4 e / (1 + e)² from ``e = exp(-2|x|)`` (the second half of :func:`dtanh`)."""
     q = 1.0 + e
     return 4.0 * e / (q * q)
 

@@ -36,8 +36,8 @@ integer nearest ``u/ln2`` and ``|r| <= ln2/2``:
   the coefficients), so ``expm1(r)`` is within about 1 ulp.
 * ``2**k`` is built in the integer domain: ``(k + 1023) << 52`` reinterpreted
   as a double (``np.float64(x).view(np.int64)``: a bitcast in numba's CPU and
-  CUDA targets, a NumPy scalar view in Python). Integer add and shift vectorise
-  on AVX2.
+  CUDA targets, a NumPy scalar view in Python), with ``k`` read from the bits
+  of the shifter's sum itself. Integer add and shift vectorise on AVX2.
 * ``exp(u) = s (1 + q)`` and ``expm1(u) = (s - 1) + s q`` with ``s = 2**k`` and
   ``q = expm1(r)``. ``s - 1`` is exact for ``-53 <= k <= 53``, so there is no
   cancellation: ``expm1`` is within about 1.5 ulp, ``exp`` within about 1 ulp.
@@ -81,6 +81,13 @@ step above valid and the results stay within 3 ulp of ``np.tanh``, with signed
 zeros intact. Do NOT call them from code compiled with ``fastmath=True`` (or
 ``reassoc``): reassociation folds ``(z + 1.5*2**52) - 1.5*2**52`` to ``z`` and
 the range reduction is lost.
+
+Constants. Every core reads its constants from one tuple argument
+(:data:`CONSTANTS`); the public functions pass the module's tuple, which
+numba compiles in as constants. The CPU kernels pass the same tuple through
+:func:`rnndyn.kernels.cpu.constants.opaque` instead, which changes no result
+but lets a vectorised loop keep the constants in spilled vectors rather than
+re-broadcast them from the constant pool in every iteration.
 
 Float32 variants (``tanh32``, ``sigmoid32``) evaluate in float64 with these
 cores and round once to float32. That is below 1 ulp in float32 (the float64
@@ -136,27 +143,39 @@ _TANH_CLAMP = 20.0
 #: Below this |x|, tanh(x) rounds to x (x**2/3 < 2**-57).
 _TANH_TINY = 3.725290298461914e-09  # 2**-28
 
+#: The floating-point constants of the functions below, in one tuple that every core takes as its
+#: argument ``c`` (unpacked by :func:`_unpack`). The public functions pass this tuple, which numba freezes
+#: into the code as constants; the CPU kernels pass it through
+#: :func:`rnndyn.kernels.cpu.constants.opaque`, which keeps the values but not the knowledge that they
+#: are constants, so that LLVM holds them in spilled vectors instead of reloading each one with a
+#: broadcast in every iteration (see that module).
+CONSTANTS = (_INV_LN2, _SHIFTER, _LN2_HI, _LN2_LO, _P0, _P1, _P2, _P3, _P4, _P5, _P6, _P7, _P8, _P9, 0.5, 1.0,
+             -2.0, _TANH_CLAMP, _TANH_TINY, _EXPM1_LO, _EXP_LO, _TWO_M64)
+
 
 # ---------------------------------------------------------------------------
 # Cores
 
 
 @register_jitable(error_model="numpy")
-def _pow2(k):
-    """2.0**k for integer-valued float ``k`` in [-1022, 1023], by bit assembly.
+def _pow2(shifted, e):
+    """2.0**(k + e) for the integer k held in ``shifted = k + _SHIFTER`` (the shifter trick's sum, see
+    :func:`_reduce`) and an integer ``e``, by bit assembly; ``k + e`` must lie in [-1022, 1023].
 
-    ``k`` must come from the shifter trick: its bits are needed, and taking
-    them from the shifted sum avoids a float -> int conversion.
+    Taking k's bits from the shifted sum avoids a float -> int conversion (AVX2 has
+    no packed one) and a second addition of the shifter.
     """
-    # k is integral and |k| < 2**51, so kd = k + _SHIFTER is exact and its bit
+    # k is integral and |k| < 2**51, so the sum k + _SHIFTER is exact and its bit
     # pattern is _SHIFTER_BITS + k.
-    ki = np.float64(k + _SHIFTER).view(np.int64) - _SHIFTER_BITS
-    return np.int64((ki + 1023) << 52).view(np.float64)
+    ki = np.float64(shifted).view(np.int64) - _SHIFTER_BITS
+    return np.int64((ki + (1023 + e)) << 52).view(np.float64)
 
 
 @register_jitable(error_model="numpy")
-def _expm1_reduced(r):
-    """expm1(r) for |r| <= 1.0005 ln2/2, relative error about 1 ulp."""
+def _expm1_reduced(r, c):
+    """expm1(r) for |r| <= 1.0005 ln2/2, relative error about 1 ulp (``c``: :data:`CONSTANTS`)."""
+    p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, half = c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], \
+        c[13], c[14]
     # Estrin's scheme: independent sub-products (4 levels instead of a 10-deep
     # Horner chain) give the out-of-order core more to overlap; about 10%
     # faster in the vectorised loop without FMA contraction, equally accurate
@@ -164,25 +183,39 @@ def _expm1_reduced(r):
     r2 = r * r
     r4 = r2 * r2
     r8 = r4 * r4
-    p01 = _P0 + _P1 * r
-    p23 = _P2 + _P3 * r
-    p45 = _P4 + _P5 * r
-    p67 = _P6 + _P7 * r
-    p89 = _P8 + _P9 * r
+    p01 = p0 + p1 * r
+    p23 = p2 + p3 * r
+    p45 = p4 + p5 * r
+    p67 = p6 + p7 * r
+    p89 = p8 + p9 * r
     p = ((p01 + p23 * r2) + (p45 + p67 * r2) * r4) + p89 * r8
     # r is exact and largest; add the small correction last so it rounds once.
-    return r + r2 * (0.5 + r * p)
+    return r + r2 * (half + r * p)
 
 
 @register_jitable(error_model="numpy")
-def _reduce(u):
-    """Return (k, r): k integral float nearest u/ln2, r = u - k ln2."""
+def _reduce(u, c):
+    """Return (k + _SHIFTER, r): k the integer nearest u/ln2, r = u - k ln2 (``c``: :data:`CONSTANTS`)."""
+    inv_ln2, shifter, ln2_hi, ln2_lo = c[0], c[1], c[2], c[3]
     # Round u/ln2 to nearest integer with the shifter (no int conversion);
     # (z + S) - S is not simplified by LLVM without reassociation flags.
-    k = (u * _INV_LN2 + _SHIFTER) - _SHIFTER
+    shifted = u * inv_ln2 + shifter
+    k = shifted - shifter
     # Cody-Waite: first product and difference exact, one rounding in total.
-    r = (u - k * _LN2_HI) - k * _LN2_LO
-    return k, r
+    r = (u - k * ln2_hi) - k * ln2_lo
+    return shifted, r
+
+
+@register_jitable(error_model="numpy")
+def _expm1_core(u, c):
+    """:func:`expm1_core` with its constants from ``c`` (:data:`CONSTANTS`)."""
+    one, lo = c[15], c[19]
+    # NaN fails the comparison and is kept, so it propagates.
+    u = lo if u < lo else u
+    shifted, r = _reduce(u, c)
+    q = _expm1_reduced(r, c)
+    s = _pow2(shifted, 0)
+    return (s - one) + s * q
 
 
 @register_jitable(error_model="numpy")
@@ -205,12 +238,22 @@ def expm1_core(u):
     ``u = k ln2 + r``; ``expm1(u) = (2**k - 1) + 2**k expm1(r)`` where
     ``2**k - 1`` is exact for ``|k| <= 53``. See the module docstring.
     """
-    # NaN fails the comparison and is kept, so it propagates.
-    u = _EXPM1_LO if u < _EXPM1_LO else u
-    k, r = _reduce(u)
-    q = _expm1_reduced(r)
-    s = _pow2(k)
-    return (s - 1.0) + s * q
+    return _expm1_core(u, CONSTANTS)
+
+
+@register_jitable(error_model="numpy")
+def _exp_neg(u, c):
+    """:func:`exp_neg` with its constants from ``c`` (:data:`CONSTANTS`)."""
+    lo, two_m64 = c[20], c[21]
+    u = lo if u < lo else u
+    shifted, r = _reduce(u, c)
+    q = _expm1_reduced(r, c)
+    # 2**k is not representable (as a normal) for k < -1022: scale by
+    # 2**(k + 64) (normal for k >= -1086) and then by 2**-64. The first product
+    # is exact-scale (normal), the second rounds only if the result is
+    # subnormal: one rounding, as gradual underflow should be.
+    s = _pow2(shifted, 64)
+    return (s + s * q) * two_m64
 
 
 @register_jitable(error_model="numpy")
@@ -229,15 +272,30 @@ def exp_neg(u):
         ``exp(u)``, within about 1 ulp for normal results; subnormal results are
         rounded once (within 1 subnormal ulp).
     """
-    u = _EXP_LO if u < _EXP_LO else u
-    k, r = _reduce(u)
-    q = _expm1_reduced(r)
-    # 2**k is not representable (as a normal) for k < -1022: scale by
-    # 2**(k + 64) (normal for k >= -1086) and then by 2**-64. The first product
-    # is exact-scale (normal), the second rounds only if the result is
-    # subnormal: one rounding, as gradual underflow should be.
-    s = _pow2(k + 64.0)
-    return (s + s * q) * _TWO_M64
+    return _exp_neg(u, CONSTANTS)
+
+
+@register_jitable(error_model="numpy")
+def _tanh(x, c):
+    """:func:`tanh` with its constants from ``c`` (:data:`CONSTANTS`)."""
+    one, m2, clamp, tiny = c[15], c[16], c[17], c[18]
+    a = abs(x)
+    # Clamp first: tanh(20) rounds to 1 (2 e**-40 < 2**-54), 2**k stays
+    # normal, inf gives 1, and -2a cannot overflow (NumPy scalars in Python
+    # mode, e.g. under the CUDA simulator, would warn). NaN fails the
+    # comparison, is kept, and propagates.
+    u = m2 * (clamp if a > clamp else a)
+    shifted, r = _reduce(u, c)
+    q = _expm1_reduced(r, c)
+    s = _pow2(shifted, 0)
+    # t = expm1(u) = (s - 1) + s q; tanh = -t / (t + 2). Numerator and
+    # denominator are formed from the exact s - 1, s + 1 instead of a rounded
+    # t: for k = 0 (|x| < 0.17) 1 - s = 0 and the numerator is -q itself.
+    y = ((one - s) - s * q) / ((one + s) + s * q)
+    y = math.copysign(y, x)
+    # Tiny |x| (zeros, subnormals included): tanh(x) rounds to x. NaN also
+    # takes this branch (the comparison is false) and is returned as is.
+    return y if a >= tiny else x
 
 
 @register_jitable(error_model="numpy")
@@ -262,23 +320,17 @@ def tanh(x):
     ``tanh(|x|) = -t / (t + 2)`` with ``t = expm1(-2|x|)``; the sign is
     restored with ``copysign``. See the module docstring for the error bound.
     """
-    a = abs(x)
-    # Clamp first: tanh(20) rounds to 1 (2 e**-40 < 2**-54), 2**k stays
-    # normal, inf gives 1, and -2a cannot overflow (NumPy scalars in Python
-    # mode, e.g. under the CUDA simulator, would warn). NaN fails the
-    # comparison, is kept, and propagates.
-    u = -2.0 * (_TANH_CLAMP if a > _TANH_CLAMP else a)
-    k, r = _reduce(u)
-    q = _expm1_reduced(r)
-    s = _pow2(k)
-    # t = expm1(u) = (s - 1) + s q; tanh = -t / (t + 2). Numerator and
-    # denominator are formed from the exact s - 1, s + 1 instead of a rounded
-    # t: for k = 0 (|x| < 0.17) 1 - s = 0 and the numerator is -q itself.
-    y = ((1.0 - s) - s * q) / ((1.0 + s) + s * q)
-    y = math.copysign(y, x)
-    # Tiny |x| (zeros, subnormals included): tanh(x) rounds to x. NaN also
-    # takes this branch (the comparison is false) and is returned as is.
-    return y if a >= _TANH_TINY else x
+    return _tanh(x, CONSTANTS)
+
+
+@register_jitable(error_model="numpy")
+def _sigmoid(x, c):
+    """:func:`sigmoid` with its constants from ``c`` (:data:`CONSTANTS`)."""
+    one = c[15]
+    e = _exp_neg(-abs(x), c)
+    num = one if x >= 0.0 else e
+    # NaN: x >= 0 is false, num = e = NaN, result NaN.
+    return num / (one + e)
 
 
 @register_jitable(error_model="numpy")
@@ -303,10 +355,7 @@ def sigmoid(x):
     ``E / (1 + E)`` for ``x < 0``; both numerators are at hand, one is
     selected, so there is no branch and no cancellation.
     """
-    e = exp_neg(-abs(x))
-    num = 1.0 if x >= 0.0 else e
-    # NaN: x >= 0 is false, num = e = NaN, result NaN.
-    return num / (1.0 + e)
+    return _sigmoid(x, CONSTANTS)
 
 
 @register_jitable(error_model="numpy")

@@ -13,10 +13,12 @@ from numba import njit, types
 from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
+from rnndyn.kernels import vecmath
+from rnndyn.kernels.cpu.constants import opaque
 from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
-from rnndyn.kernels.scalar import dphi, dtanh, phi, sigmoid, tanh
+from rnndyn.kernels.scalar import dphi, phi, sech2_of_exp, sigmoid, tanh
 from rnndyn.kernels.scalar import pow2_scale as _pow2_scale
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
@@ -45,17 +47,22 @@ _HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
 
 _SIGMOID_CLAMP32 = _F32(104.0)  # e^-104 < half the least float32 subnormal: sigmoid(-104) rounds to 0
 _ZERO32 = _F32(0.0)
+#: The float32 constants in one tuple, as vecmath.CONSTANTS for float64 (see rnndyn.kernels.cpu.constants).
+_CONSTANTS32 = (_INV_LN2_32, _SHIFTER32, _LN2_HI32, _LN2_LO32, _C3, _C4, _C5, _C6, _C7, _C8, _HALF32, _ONE32,
+                _TWO32, _TANH_CLAMP32, _TANH_TINY32, _SIGMOID_CLAMP32)
 
 
 @register_jitable(error_model="numpy")
-def _expm1_reduced_f32(u):
+def _expm1_reduced_f32(u, c):
     """(k, q) with u = k ln2 + r, |r| <= ln2/2, q = expm1(r), for a float32 -150 <= u <= 0 (k as int32)."""
-    sh = u * _INV_LN2_32 + _SHIFTER32
-    k = sh - _SHIFTER32
-    r = (u - k * _LN2_HI32) - k * _LN2_LO32
+    inv_ln2, shifter, ln2_hi, ln2_lo, c3, c4, c5, c6, c7, c8, half = c[0], c[1], c[2], c[3], c[4], c[5], c[6], \
+        c[7], c[8], c[9], c[10]
+    sh = u * inv_ln2 + shifter
+    k = sh - shifter
+    r = (u - k * ln2_hi) - k * ln2_lo
     r2 = r * r
-    p = (_C3 + _C4 * r) + r2 * ((_C5 + _C6 * r) + r2 * (_C7 + _C8 * r))
-    q = r + r2 * (_HALF32 + r * p)
+    p = (c3 + c4 * r) + r2 * ((c5 + c6 * r) + r2 * (c7 + c8 * r))
+    q = r + r2 * (half + r * p)
     return np.float32(sh).view(np.int32) - _SHIFTER32_BITS, q
 
 
@@ -68,13 +75,15 @@ def _pow2_f32(k):
 @register_jitable(error_model="numpy")
 def _tanh_f32(x):
     """tanh of a float32 in float32 arithmetic, within a few float32 ulp; ±0, ±inf and NaN as np.tanh."""
+    c = opaque(_CONSTANTS32)
+    one, two, clamp, tiny = c[11], c[12], c[13], c[14]
     a = abs(x)
-    a = _TANH_CLAMP32 if a > _TANH_CLAMP32 else a  # NaN fails the comparison and is kept
-    ki, q = _expm1_reduced_f32(-_TWO32 * a)
+    a = clamp if a > clamp else a  # NaN fails the comparison and is kept
+    ki, q = _expm1_reduced_f32(-two * a, c)
     s = _pow2_f32(ki)
     sq = s * q
-    t = ((_ONE32 - s) - sq) / ((_ONE32 + s) + sq)
-    t = a if a < _TANH_TINY32 else t
+    t = ((one - s) - sq) / ((one + s) + sq)
+    t = a if a < tiny else t
     return math.copysign(t, x)
 
 
@@ -86,14 +95,35 @@ def _sigmoid_f32(x):
     As :func:`rnndyn.kernels.vecmath.sigmoid`: E = exp(-|x|), 1/(1 + E) for x >= 0, E/(1 + E) below, with
     E = 2^k (1 + q) scaled by two powers of two so that k down to -150 (|x| up to 104) stays representable.
     """
+    c = opaque(_CONSTANTS32)
+    one, clamp = c[11], c[15]
     a = abs(x)
-    a = _SIGMOID_CLAMP32 if a > _SIGMOID_CLAMP32 else a  # NaN fails the comparison and is kept
-    ki, q = _expm1_reduced_f32(-a)
+    a = clamp if a > clamp else a  # NaN fails the comparison and is kept
+    ki, q = _expm1_reduced_f32(-a, c)
     k1 = ki >> 1
     s1 = _pow2_f32(k1)
     e = (s1 + s1 * q) * _pow2_f32(ki - k1)
-    d = _ONE32 + e
-    return _ONE32 / d if x >= _ZERO32 else e / d
+    d = one + e
+    return one / d if x >= _ZERO32 else e / d
+
+
+@register_jitable(error_model="numpy")
+def _tanh_f64(x):
+    """:func:`rnndyn.kernels.vecmath.tanh`, bit for bit, with its constants held in spilled vectors rather
+    than re-broadcast in every iteration of a vectorised loop (see :mod:`rnndyn.kernels.cpu.constants`)."""
+    return vecmath._tanh(x, opaque(vecmath.CONSTANTS))
+
+
+@register_jitable(error_model="numpy")
+def _sigmoid_f64(x):
+    """:func:`rnndyn.kernels.vecmath.sigmoid`, bit for bit, its constants as :func:`_tanh_f64`'s."""
+    return vecmath._sigmoid(x, opaque(vecmath.CONSTANTS))
+
+
+@register_jitable(error_model="numpy")
+def _dtanh_f64(x):
+    """:func:`rnndyn.kernels.scalar.dtanh`, bit for bit, its constants as :func:`_tanh_f64`'s."""
+    return sech2_of_exp(vecmath._exp_neg(-2.0 * abs(x), opaque(vecmath.CONSTANTS)))
 
 
 @register_jitable(error_model="numpy")
@@ -108,12 +138,12 @@ def _relu_f64(x):
     return phi(RELU, x)
 
 
-def _by_precision(f64, f32, name):
+def _by_precision(f64, f32, name, python):
     """A function of one float that numba compiles as ``f32`` for a float32 argument and ``f64`` otherwise
-    (called from Python, it is ``f64``): the float32 kernels then stay in float32 arithmetic."""
+    (called from Python, it is ``python``): the float32 kernels then stay in float32 arithmetic."""
 
     def fn(x):
-        return f64(x)
+        return python(x)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{f64.__name__} or, for a float32 argument, {f32.__name__} (in the argument's precision)."
@@ -127,9 +157,9 @@ def _by_precision(f64, f32, name):
     return fn
 
 
-_tanh_of = _by_precision(tanh, _tanh_f32, "_tanh_of")
-_sigmoid_of = _by_precision(sigmoid, _sigmoid_f32, "_sigmoid_of")
-_relu_of = _by_precision(_relu_f64, _relu_f32, "_relu_of")
+_tanh_of = _by_precision(_tanh_f64, _tanh_f32, "_tanh_of", tanh)
+_sigmoid_of = _by_precision(_sigmoid_f64, _sigmoid_f32, "_sigmoid_of", sigmoid)
+_relu_of = _by_precision(_relu_f64, _relu_f32, "_relu_of", _relu_f64)
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -268,45 +298,48 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
     """Hn = alpha H + eps [σ(Z)] ∘ φ(A) for a block H of shape (n, m), batch innermost.
 
     Also leaves acc[k] = Σ_i Hn[i, k] (rows in order, as :func:`_check_block` sums them) for
-    :func:`_mark_diverged`: summed in the pass that writes Hn, the divergence check costs no
-    pass of its own.
+    :func:`_mark_diverged`. H, Hn, A and Z are C-contiguous (the caller allocates them).
     """
     n, m = H.shape
     _preactivations(M, H, X, V, b, Vz, bz, gated, use_blas, A, Z)
+    if act == TANH or (act == SIGMOID and not gated):
+        # The costly activations run as one loop over the whole block: in short rows (m = 32) each entry
+        # into a vectorised loop pays its overlap checks and the set-up of the activation's constants
+        # (4-9 % of the step at n = 32, measured). The column sums then take a pass of their own, in the
+        # same order, so the same bits.
+        h = H.reshape(n * m)
+        hn = Hn.reshape(n * m)
+        a = A.reshape(n * m)
+        if gated:
+            z = Z.reshape(n * m)
+            for j in range(n * m):
+                hn[j] = alpha * h[j] + eps * (_sigmoid_of(z[j]) * _tanh_of(a[j]))
+        elif act == TANH:
+            for j in range(n * m):
+                hn[j] = alpha * h[j] + eps * _tanh_of(a[j])
+        else:
+            for j in range(n * m):
+                hn[j] = alpha * h[j] + eps * _sigmoid_of(a[j])
+        _column_sums(Hn, acc)
+        return
     for k in range(m):
         acc[k] = 0.0
-    # One loop per activation, each fused with the update and the column sums: a branch inside the
-    # innermost loop would stop LLVM from vectorising it, and a separate update pass over A cost
-    # 10-20 % of the step at n = 32 (measured, one thread).
+    # The cheap activations: one loop each, fused with the update and the column sums (a branch inside the
+    # innermost loop would stop LLVM from vectorising it, and a separate update pass over A cost 10-20 %
+    # of the step at n = 32, measured, one thread).
     for i in range(n):
         ai = A[i]
         hi = H[i]
         hni = Hn[i]
-        if gated and act == TANH:  # the gated cell's own activation, without phi's per-entry dispatch
-            zi = Z[i]
-            for k in range(m):
-                v = alpha * hi[k] + eps * (_sigmoid_of(zi[k]) * _tanh_of(ai[k]))
-                hni[k] = v
-                acc[k] += v
-        elif gated:
+        if gated:
             zi = Z[i]
             for k in range(m):
                 v = alpha * hi[k] + eps * (sigmoid(zi[k]) * phi(act, ai[k]))
                 hni[k] = v
                 acc[k] += v
-        elif act == TANH:
-            for k in range(m):
-                v = alpha * hi[k] + eps * _tanh_of(ai[k])
-                hni[k] = v
-                acc[k] += v
         elif act == RELU:
             for k in range(m):
                 v = alpha * hi[k] + eps * _relu_of(ai[k])  # keeps NaN, which max(a, 0) would drop
-                hni[k] = v
-                acc[k] += v
-        elif act == SIGMOID:
-            for k in range(m):
-                v = alpha * hi[k] + eps * _sigmoid_of(ai[k])
                 hni[k] = v
                 acc[k] += v
         else:
@@ -346,8 +379,8 @@ def _mark_diverged(H, acc, div, t):
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _check_block(H, acc, div, t):
-    """:func:`_mark_diverged` for a block whose column sums are not at hand: sums them into acc first."""
+def _column_sums(H, acc):
+    """acc[k] = Σ_i H[i, k], the rows added in order."""
     n, m = H.shape
     for k in range(m):
         acc[k] = 0.0
@@ -355,6 +388,12 @@ def _check_block(H, acc, div, t):
         hi = H[i]
         for k in range(m):
             acc[k] += hi[k]
+
+
+@njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _check_block(H, acc, div, t):
+    """:func:`_mark_diverged` for a block whose column sums are not at hand: sums them into acc first."""
+    _column_sums(H, acc)
     return _mark_diverged(H, acc, div, t)
 
 
@@ -530,15 +569,15 @@ def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
     if act == TANH and not gated:
         for i in range(h.shape[0]):
             ai = a[i]
-            D[i] = eps * dtanh(ai)
-            hn[i] = alpha * h[i] + eps * tanh(ai)
+            D[i] = eps * _dtanh_f64(ai)
+            hn[i] = alpha * h[i] + eps * _tanh_f64(ai)
         return
     if act == TANH:  # the gated tanh cell, likewise (phi(TANH, a) is tanh(a), dphi(TANH, a, y) is dtanh(a))
         for i in range(h.shape[0]):
             ai = a[i]
-            y = tanh(ai)
-            dy = dtanh(ai)
-            z = sigmoid(az[i])
+            y = _tanh_f64(ai)
+            dy = _dtanh_f64(ai)
+            z = _sigmoid_f64(az[i])
             D[i] = eps * (z * dy + y * z * (1.0 - z))
             hn[i] = alpha * h[i] + eps * z * y
         return

@@ -40,9 +40,13 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # chunk order, so the result is the same run to run, but the chunks themselves
 # follow the thread count (see ``bptt``).
 
-from rnndyn.kernels.cpu.common import _copy_mat, _copy_vec, _norm_of_sum_of_squares  # noqa: E402
-from rnndyn.kernels.vecmath import sigmoid as _vsigmoid  # noqa: E402
-from rnndyn.kernels.vecmath import tanh as _vtanh  # noqa: E402
+from rnndyn.kernels.cpu.common import (  # noqa: E402
+    _copy_mat,
+    _copy_vec,
+    _norm_of_sum_of_squares,
+    _sigmoid_f64,
+    _tanh_f64,
+)
 
 #: GEMM rows (steps × trajectories of a chunk) per block of the weight-gradient sums: enough for BLAS to
 #: run at full speed, while the per-block additions into the gradients stay negligible.
@@ -112,26 +116,26 @@ def _bptt_forward_segment(Hs, Ys, Zs, Xs, s0, l, inputs, b0, alpha, eps, act, ga
             if act == 0 and not gated and n >= 16:  # activation and update in one pass (for short rows
                 # the separate loops are faster: each vectorised loop pays its overlap checks once per row)
                 for r in range(n):
-                    y = _vtanh(A[k, r])
+                    y = _tanh_f64(A[k, r])
                     Ys[i - 1, k, r] = y
                     Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * y
                 continue
             if act == 0:  # TANH; the branch is outside the loops so that they vectorise
                 for r in range(n):
-                    Ys[i - 1, k, r] = _vtanh(A[k, r])
+                    Ys[i - 1, k, r] = _tanh_f64(A[k, r])
             elif act == 1:  # RELU
                 for r in range(n):
                     x = A[k, r]
                     Ys[i - 1, k, r] = x if x > 0.0 else 0.0 * x
             elif act == 3:  # SIGMOID
                 for r in range(n):
-                    Ys[i - 1, k, r] = _vsigmoid(A[k, r])
+                    Ys[i - 1, k, r] = _sigmoid_f64(A[k, r])
             else:
                 for r in range(n):
                     Ys[i - 1, k, r] = A[k, r]
             if gated:
                 for r in range(n):
-                    Zs[i - 1, k, r] = _vsigmoid(Az[k, r])
+                    Zs[i - 1, k, r] = _sigmoid_f64(Az[k, r])
                 for r in range(n):
                     Hs[i, k, r] = alpha * Hs[i - 1, k, r] + eps * Zs[i - 1, k, r] * Ys[i - 1, k, r]
             else:

@@ -1,0 +1,100 @@
+"""Constants that LLVM cannot see through, for the vectorised activation loops of the CPU kernels.
+
+Why
+---
+A vectorised tanh (:mod:`rnndyn.kernels.vecmath`) needs about twenty constants
+in its loop: the polynomial's coefficients, ln 2 in two parts, the shifter,
+the clamp. AVX2 has sixteen vector registers, so they cannot all stay in
+registers across the loop. LLVM knows they are constants and, rather than
+spilling them, re-creates each one in every iteration with a broadcast from
+its constant pool (``vbroadcastsd``). On AMD Zen 3 a broadcast from memory is
+a load *and* an operation on the floating-point pipes, the same pipes that
+the polynomial's fused multiply-adds need: about twenty of them per four
+elements made the loop bound by those pipes (``llvm-mca -mcpu=znver3``: 24 of
+25 cycles per iteration).
+
+:func:`opaque` returns the same values through an empty inline-assembly
+statement that LLVM cannot evaluate. To LLVM they are then loop-invariant
+values of unknown content: it computes them once before the loop, broadcasts
+them once, and spills the vectors that do not fit in registers to the stack,
+from where the loop reads them as memory operands of its arithmetic (a load
+port, no floating-point pipe). The arithmetic is unchanged, so every result
+is bit-for-bit what the plain constants give; only the instruction mix
+changes. Measured on Zen 3: the float64 tanh loop from 3.1 to 2.2-2.4 ns per
+element (``benchmarks/RESULTS.md``).
+
+The statement is an empty string with one input tied to its output in a
+floating-point register (constraint ``0`` ties them), marked as reading and
+writing no memory, so LLVM may still hoist it out of loops and merge
+duplicates. Only x86-64 and AArch64 get it (``x`` and ``w`` name their vector
+registers); on other targets :func:`opaque` returns its argument as it is.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, overload
+
+_MACHINE = platform.machine().lower()
+#: Register constraint of a floating-point value for the host's LLVM target, or None (no statement).
+_FLOAT_REGISTER = "x" if _MACHINE in ("x86_64", "amd64") else "w" if _MACHINE in ("aarch64", "arm64") else None
+
+
+def _hidden(builder, value):
+    """``value`` through an empty inline-assembly statement (same register in and out)."""
+    if _FLOAT_REGISTER is None:
+        return value
+    asm = ir.InlineAsm(ir.FunctionType(value.type, [value.type]), "", f"={_FLOAT_REGISTER},0", side_effect=False)
+    call = builder.call(asm, [value])
+    for attribute in ("nounwind", "readnone"):
+        call.attributes.add(attribute)
+    return call
+
+
+def opaque(values):
+    """The tuple of floats ``values``, unchanged, that LLVM no longer knows to be constant.
+
+    Parameters
+    ----------
+    values : tuple of float
+        All of one float type (a numba ``UniTuple``), e.g. a module's tuple of
+        constants.
+
+    Returns
+    -------
+    tuple of float
+        The same values. Internally one empty assembly statement yields a zero
+        ``z`` that LLVM cannot evaluate, and each entry is returned as
+        ``z + value``: exact (``+0.0 + v`` is ``v`` for every ``v`` but ``-0.0``,
+        which none of the callers' constants is), one statement for the whole
+        tuple however long it is. Called from Python, ``values`` itself.
+    """
+    return values
+
+
+@intrinsic
+def _opaque(typingctx, values):
+    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, types.Float)):
+        return None
+    sig = values(values)
+
+    def codegen(context, builder, sig, args):
+        (tup,) = args
+        fty = context.get_value_type(sig.args[0].dtype)
+        zero = _hidden(builder, ir.Constant(fty, 0.0))
+        out = tup
+        for i in range(sig.args[0].count):
+            out = builder.insert_value(out, builder.fadd(zero, builder.extract_value(tup, i)), i)
+        return out
+
+    return sig, codegen
+
+
+@overload(opaque)
+def _opaque_impl(values):
+    if isinstance(values, types.UniTuple) and isinstance(values.dtype, types.Float):
+        return lambda values: _opaque(values)
+    return None

@@ -1,0 +1,128 @@
+"""rnndyn.kernels.cpu.constants.opaque: the values unchanged, the kernels' activations unchanged bit for bit,
+and the loops still vectorised with the constants no longer re-broadcast in every iteration."""
+
+import platform
+
+import numpy as np
+import pytest
+from numba import njit
+
+from rnndyn.kernels import scalar, vecmath
+from rnndyn.kernels.cpu.common import (
+    _CONSTANTS32,
+    _FASTMATH,
+    _dtanh_f64,
+    _sigmoid_f64,
+    _tanh_f64,
+)
+from rnndyn.kernels.cpu.constants import opaque
+
+_X = np.concatenate([
+    np.random.default_rng(3).standard_normal(200_000) * scale for scale in (1e-9, 0.05, 0.5, 2.0, 8.0, 300.0)
+] + [np.array([0.0, -0.0, 5e-324, -5e-324, 1e-310, np.inf, -np.inf, 19.9, 20.1, -745.5, 710.0])])
+
+
+@njit(cache=False)
+def _values64():
+    return opaque(vecmath.CONSTANTS)
+
+
+@njit(cache=False)
+def _values32():
+    return opaque(_CONSTANTS32)
+
+
+def test_values_unchanged():
+    assert opaque(vecmath.CONSTANTS) is vecmath.CONSTANTS  # Python: the argument itself
+    assert _values64() == vecmath.CONSTANTS
+    got32 = _values32()
+    assert all(isinstance(v, float) for v in got32)
+    np.testing.assert_array_equal(np.array(got32, np.float32), np.array(_CONSTANTS32, np.float32))
+    # z + v is v only for v != -0.0: no constant may be a negative zero.
+    assert not any(v == 0.0 and np.signbit(v) for v in vecmath.CONSTANTS + _CONSTANTS32)
+
+
+def test_rejects_other_arguments():
+    @njit(cache=False)
+    def mixed():
+        return opaque((1.0, 2))
+
+    with pytest.raises(Exception, match="opaque"):
+        mixed()
+
+
+@njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
+def _activations(x, out):
+    for i in range(x.size):
+        out[0, i] = _tanh_f64(x[i])
+        out[1, i] = vecmath.tanh(x[i])
+    for i in range(x.size):
+        out[2, i] = _sigmoid_f64(x[i])
+        out[3, i] = vecmath.sigmoid(x[i])
+    for i in range(x.size):
+        out[4, i] = _dtanh_f64(x[i])
+        out[5, i] = scalar.dtanh(x[i])
+
+
+def test_activations_bit_for_bit():
+    out = np.empty((6, _X.size))
+    _activations(_X, out)
+    for k in (0, 2, 4):
+        np.testing.assert_array_equal(out[k].view(np.int64), out[k + 1].view(np.int64))
+    nan = np.array([np.nan])
+    got = np.empty((6, 1))
+    _activations(nan, got)
+    assert np.isnan(got).all()
+
+
+def _host_has_avx2():
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        import llvmlite.binding as ll
+
+        return "+avx2" in ll.get_host_cpu_features().flatten()
+    except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
+        return False
+
+
+# Nested as in the kernels (a row loop or a time loop around the activation loop, not unrolled): in a loop nest LLVM
+# prefers re-broadcasting a known constant to keeping it in a spill slot across the outer loop.
+@njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
+def _tanh_loop(x, out, reps):
+    for _ in range(reps):
+        for i in range(x.size):
+            out[i] = _tanh_f64(x[i])
+
+
+@njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
+def _plain_tanh_loop(x, out, reps):
+    for _ in range(reps):
+        for i in range(x.size):
+            out[i] = vecmath.tanh(x[i])
+
+
+def _loop_body(fn):
+    x = np.ones(64)
+    fn(x, np.empty_like(x), 2)
+    asm = fn.inspect_asm(fn.signatures[0])
+    asm = asm[: asm.find(".Lfunc_end0")]
+    # The vectorised loop is the block that holds the packed divide, from its label to its backward jump.
+    lines = asm.splitlines()
+    at = next(i for i, line in enumerate(lines) if "vdivpd" in line and "%ymm" in line)
+    start = max(i for i in range(at) if lines[i].startswith(".LBB"))
+    end = next(i for i in range(at, len(lines)) if lines[i].lstrip().startswith("j"))
+    return lines[start:end + 1]
+
+
+@pytest.mark.skipif(not _host_has_avx2(), reason="needs an x86-64 host with AVX2")
+def test_loop_vectorised_without_per_iteration_broadcasts():
+    body = _loop_body(_tanh_loop)
+    plain = _loop_body(_plain_tanh_loop)
+    broadcasts = sum("broadcast" in line for line in body)
+    # The asm statement is hoisted out of the loop (a call inside would also stop the vectoriser).
+    assert not any("call" in line for line in body)
+    # The plain tanh re-broadcasts most of its ~20 constants per iteration; with opaque constants only those
+    # outside the tuple remain (the sign mask of copysign, the exponent bias of 2**k).
+    assert sum("broadcast" in line for line in plain) >= 15
+    assert broadcasts <= 4
