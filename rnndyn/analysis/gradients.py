@@ -293,13 +293,14 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     blocks, added from the last to the first, whatever the segment length), so
     every field of the result has the same bits with or without
     checkpointing, and the same bits run to run. On the ``"cpu"`` backend the
-    batch is split into one block of trajectories per numba thread
-    (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``) and the blocks' sums are
-    added in batch order; a different number of threads groups a batch
-    (B > 1) differently and may change the last bits (relative differences of
-    order 1e-15) of the batch sums dW, dV, db, dVz, dbz, dgamma and deps, and
-    for large n also of dh0 and ``delta_norms``. A single trajectory
-    gives the same bits with any number of threads. The ``"reference"``
+    batch is split into one block of trajectories per core of the machine (its
+    CPU set, whatever ``numba.set_num_threads`` or ``NUMBA_NUM_THREADS`` say, so
+    that the same call gives the same bits in a one-thread worker) and the
+    blocks' sums are added in batch order; on a machine with another number of
+    cores a batch (B > 1) is grouped differently, which may change the last
+    bits (relative differences of order 1e-15) of the batch sums dW, dV, db,
+    dVz, dbz, dgamma and deps, and for large n also of dh0 and
+    ``delta_norms``. A single trajectory gives the same bits on any machine. The ``"reference"``
     backend sums step by step, in another order than ``"cpu"``: the two agree
     to rounding, not bit for bit.
 

@@ -24,7 +24,7 @@ import types
 import numpy as np
 
 from rnndyn import config
-from rnndyn.backends.blas import blas_threads
+from rnndyn.backends.blas import blas_threads, usable_cores
 from rnndyn.errors import ValidationError
 
 #: Every algorithm a backend may drive (the names of its driver methods).
@@ -261,8 +261,11 @@ class KernelBackend(Backend):
     def bptt(self, family, p, h0, inputs, loss_kind, dL_dh, U, c, targets, checkpoint):
         """Run ``bptt``; returns (dM, dV, db, dVz, dbz, dU, dc, deps, dh0, delta_norms, loss, final, diverged_at).
 
-        The batch is split into one chunk per thread (at most
-        ``config.BATCH_CHUNK`` trajectories each) so that B = 2 already uses both cores.
+        The batch is split into one chunk per usable core (at most ``config.BATCH_CHUNK``
+        trajectories each) so that B = 2 already uses both cores. The split follows the cores
+        of the machine (its CPU set), not numba's thread count: the chunks' sums are added in
+        chunk order, so a split that followed ``numba.set_num_threads`` would give other last bits
+        in a one-thread worker (``rnndyn figures``, a Dask sweep) than in the main process.
         """
         kernel = self.kernel("bptt", family)
 
@@ -273,7 +276,7 @@ class KernelBackend(Backend):
         T = inputs.shape[1]
         d = p.V.shape[1]
         k = U.shape[0]
-        chunk = max(1, min(config.BATCH_CHUNK, -(-B // self.threads())))
+        chunk = max(1, min(config.BATCH_CHUNK, -(-B // (usable_cores() if self.threaded else 1))))
         # the kernel compares n with blas_min_n; a block of several trajectories goes to BLAS earlier
         blas_min_n = 0 if chunk * n * n >= config.BPTT_BLAS_MIN_WORK else config.BLAS_MIN_N
         dM = np.empty((n, n))

@@ -135,10 +135,12 @@ def _digests(threads):
     return out
 
 
-def test_results_are_the_same_run_to_run_and_one_trajectory_for_any_thread_count():
+def test_results_are_the_same_run_to_run_and_for_any_thread_count():
     one, two, two_again = _digests(1), _digests(2), _digests(2)
-    assert two == two_again  # run to run, with the batch split between two threads
-    assert one["1,3"] == two["1,3"]  # a single trajectory: one chunk whatever the thread count
+    assert two == two_again  # run to run
+    # The batch is split by the machine's cores, not by numba's threads: a one-thread process (a figure
+    # worker, a Dask task) gets the bits of the main process, batches included.
+    assert one == two
 
 
 def test_the_reference_twin_ignores_checkpoint():

@@ -37,8 +37,8 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 # do too because their blocks are fixed steps [jP, jP + P) whatever L is (a GEMM
 # per segment would split the sums at the segment boundaries, which changes their
 # rounding). Each chunk sums its own trajectories; the chunks' sums are added in
-# chunk order, so the result is the same run to run, but the chunks themselves
-# follow the thread count (see ``bptt``).
+# chunk order, so the result is the same run to run; the chunks themselves follow the
+# number of cores of the machine (see ``bptt``).
 
 from rnndyn.kernels.cpu.common import (  # noqa: E402
     _copy_mat,
