@@ -1,14 +1,27 @@
 """Helpers shared by the test suite: finite differences and the command line.
 
 One implementation of each, so every test means the same thing by "matches
-finite differences" and by "fails with a one-line error".
+finite differences", by "fails with a one-line error" and by "has AVX2".
 """
 
 from __future__ import annotations
 
+import platform
 import warnings
 
 import numpy as np
+
+
+def host_has_avx2() -> bool:
+    """Whether this is an x86-64 host with AVX2 (where tests read the SIMD code numba emits)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        import llvmlite.binding as ll
+
+        return "+avx2" in ll.get_host_cpu_features().flatten()
+    except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
+        return False
 
 
 def fd_jacobian(f, x, eps: float = 1e-6, relative: bool = False) -> np.ndarray:

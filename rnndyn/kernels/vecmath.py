@@ -207,15 +207,19 @@ def _reduce(u, c):
 
 
 @register_jitable(error_model="numpy")
-def _expm1_core(u, c):
-    """:func:`expm1_core` with its constants from ``c`` (:data:`CONSTANTS`)."""
-    one, lo = c[15], c[19]
+def _exp_parts(u, lo, e, c):
+    """(2**(k + e), expm1(r)) for max(u, lo) = k ln2 + r (``c``: :data:`CONSTANTS`)."""
     # NaN fails the comparison and is kept, so it propagates.
     u = lo if u < lo else u
     shifted, r = _reduce(u, c)
-    q = _expm1_reduced(r, c)
-    s = _pow2(shifted, 0)
-    return (s - one) + s * q
+    return _pow2(shifted, e), _expm1_reduced(r, c)
+
+
+@register_jitable(error_model="numpy")
+def _expm1_core(u, c):
+    """:func:`expm1_core` with its constants from ``c`` (:data:`CONSTANTS`)."""
+    s, q = _exp_parts(u, c[19], 0, c)
+    return (s - c[15]) + s * q
 
 
 @register_jitable(error_model="numpy")
@@ -244,16 +248,12 @@ def expm1_core(u):
 @register_jitable(error_model="numpy")
 def _exp_neg(u, c):
     """:func:`exp_neg` with its constants from ``c`` (:data:`CONSTANTS`)."""
-    lo, two_m64 = c[20], c[21]
-    u = lo if u < lo else u
-    shifted, r = _reduce(u, c)
-    q = _expm1_reduced(r, c)
     # 2**k is not representable (as a normal) for k < -1022: scale by
     # 2**(k + 64) (normal for k >= -1086) and then by 2**-64. The first product
     # is exact-scale (normal), the second rounds only if the result is
     # subnormal: one rounding, as gradual underflow should be.
-    s = _pow2(shifted, 64)
-    return (s + s * q) * two_m64
+    s, q = _exp_parts(u, c[20], 64, c)
+    return (s + s * q) * c[21]
 
 
 @register_jitable(error_model="numpy")

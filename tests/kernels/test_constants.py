@@ -1,8 +1,6 @@
 """rnndyn.kernels.cpu.constants.opaque: the values unchanged, the kernels' activations unchanged bit for bit,
 and the loops still vectorised with the constants no longer re-broadcast in every iteration."""
 
-import platform
-
 import numpy as np
 import pytest
 from numba import njit
@@ -16,6 +14,7 @@ from rnndyn.kernels.cpu.common import (
     _tanh_f64,
 )
 from rnndyn.kernels.cpu.constants import opaque
+from tests.helpers import host_has_avx2
 
 _X = np.concatenate([
     np.random.default_rng(3).standard_normal(200_000) * scale for scale in (1e-9, 0.05, 0.5, 2.0, 8.0, 300.0)
@@ -75,17 +74,6 @@ def test_activations_bit_for_bit():
     assert np.isnan(got).all()
 
 
-def _host_has_avx2():
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        import llvmlite.binding as ll
-
-        return "+avx2" in ll.get_host_cpu_features().flatten()
-    except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
-        return False
-
-
 # Nested as in the kernels (a row loop or a time loop around the activation loop, not unrolled): in a loop nest LLVM
 # prefers re-broadcasting a known constant to keeping it in a spill slot across the outer loop.
 @njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
@@ -115,7 +103,7 @@ def _loop_body(fn):
     return lines[start:end + 1]
 
 
-@pytest.mark.skipif(not _host_has_avx2(), reason="needs an x86-64 host with AVX2")
+@pytest.mark.skipif(not host_has_avx2(), reason="needs an x86-64 host with AVX2")
 def test_loop_vectorised_without_per_iteration_broadcasts():
     body = _loop_body(_tanh_loop)
     plain = _loop_body(_plain_tanh_loop)

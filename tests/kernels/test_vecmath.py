@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import platform
 import subprocess
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from numba import njit
 
 from rnndyn.config import FASTMATH_FLAGS
 from rnndyn.kernels import vecmath
+from tests.helpers import host_has_avx2
 
 MAX_ULP = 4
 TINY = np.finfo(np.float64).tiny  # smallest normal
@@ -330,18 +330,7 @@ def test_njit_loop_on_strided_and_scalar_use():
     assert strided(x) == pytest.approx(ref, rel=1e-13)
 
 
-def _host_has_avx2():
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        import llvmlite.binding as ll
-
-        return "+avx2" in ll.get_host_cpu_features().flatten()
-    except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
-        return False
-
-
-@pytest.mark.skipif(not _host_has_avx2(), reason="needs an x86-64 host with AVX2")
+@pytest.mark.skipif(not host_has_avx2(), reason="needs an x86-64 host with AVX2")
 @pytest.mark.parametrize("loop", [tanh_loop, sigmoid_loop])
 def test_njit_loop_vectorises(loop):
     # A packed divide on ymm/zmm registers and no call in the loop function:
