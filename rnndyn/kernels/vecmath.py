@@ -85,7 +85,7 @@ the range reduction is lost.
 Constants. Every core reads its constants from one tuple argument
 (:data:`CONSTANTS`); the public functions pass the module's tuple, which
 numba compiles in as constants. The CPU kernels pass the same tuple through
-:func:`rnndyn.kernels.cpu.constants.opaque` instead, which changes no result
+:func:`rnndyn.kernels.cpu.intrinsics.opaque` instead, which changes no result
 but lets a vectorised loop keep the constants in spilled vectors rather than
 re-broadcast them from the constant pool in every iteration.
 
@@ -146,7 +146,7 @@ _TANH_TINY = 3.725290298461914e-09  # 2**-28
 #: The floating-point constants of the functions below, in one tuple that every core takes as its
 #: argument ``c`` (unpacked by :func:`_unpack`). The public functions pass this tuple, which numba freezes
 #: into the code as constants; the CPU kernels pass it through
-#: :func:`rnndyn.kernels.cpu.constants.opaque`, which keeps the values but not the knowledge that they
+#: :func:`rnndyn.kernels.cpu.intrinsics.opaque`, which keeps the values but not the knowledge that they
 #: are constants, so that LLVM holds them in spilled vectors instead of reloading each one with a
 #: broadcast in every iteration (see that module).
 CONSTANTS = (_INV_LN2, _SHIFTER, _LN2_HI, _LN2_LO, _P0, _P1, _P2, _P3, _P4, _P5, _P6, _P7, _P8, _P9, 0.5, 1.0,

@@ -80,6 +80,27 @@ def test_float32_path_close_to_float64(kind):
     assert rel_err(a.states, b.states) < 1e-5
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind,act", [("gated", "tanh"), ("antisymmetric", "tanh"), ("antisymmetric", "sigmoid"),
+                                      ("gated", "relu")])
+def test_a_trajectory_has_the_same_bits_wherever_it_sits_in_the_batch(kind, act, dtype):
+    """A block's entries go through a loop's vectorised body or its scalar remainder depending on where a
+    trajectory sits in the batch; both must round alike (n * B = 7 * 33: both paths at every block size)."""
+    rng = np.random.default_rng(9)
+    n, d, B = 7, 2, 33
+    W = rng.normal(size=(n, n)) * 1.5 / np.sqrt(n)
+    cell = rd.AntisymmetricRNN(W, V=rng.normal(size=(n, d)), eps=0.2, gamma=0.05, gated=kind == "gated",
+                               Vz=rng.normal(size=(n, d)) if kind == "gated" else None, activation=act)
+    h0 = rng.normal(size=(B, n))
+    x = rng.normal(size=(B, 60, d))
+    perm = rng.permutation(B)
+    a = rd.simulate(cell, h0, x, backend="cpu", dtype=dtype).states
+    b = rd.simulate(cell, h0[perm], x[perm], backend="cpu", dtype=dtype).states
+    alone = rd.simulate(cell, h0[perm[0]], x[perm[0]], backend="cpu", dtype=dtype).states
+    assert np.array_equal(a[perm], b)
+    assert np.array_equal(alone, b[0])
+
+
 def test_float32_fused_2d_path_close_to_float64():
     """The autonomous 2-D cell (phase portraits, grids of initial states) has a fused step of its own."""
     cell = rd.EulerRNN(rd.named_matrix("W0"), eps=0.1, gamma=0.15)

@@ -17,7 +17,7 @@ from rnndyn.kernels import numpy as npk
 # are lstm_step / lstm_jacobian.
 _CALLBACKS = {"lstm_rule", "lstm_jac"}
 # building blocks inlined into the kernels, with no kernel (and so no twin) of their own
-_HELPER_MODULES = {"common", "constants", "tiles"}
+_HELPER_MODULES = {"common", "intrinsics", "tiles"}
 _CPU_MODULES = sorted(m.name for m in pkgutil.iter_modules(cpu.__path__) if m.name not in _HELPER_MODULES)
 
 

@@ -14,7 +14,7 @@ from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
-from rnndyn.kernels.cpu.constants import opaque
+from rnndyn.kernels.cpu.intrinsics import fma, opaque
 from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
@@ -47,7 +47,7 @@ _HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
 
 _SIGMOID_CLAMP32 = _F32(104.0)  # e^-104 < half the least float32 subnormal: sigmoid(-104) rounds to 0
 _ZERO32 = _F32(0.0)
-#: The float32 constants in one tuple, as vecmath.CONSTANTS for float64 (see rnndyn.kernels.cpu.constants).
+#: The float32 constants in one tuple, as vecmath.CONSTANTS for float64 (see rnndyn.kernels.cpu.intrinsics).
 _CONSTANTS32 = (_INV_LN2_32, _SHIFTER32, _LN2_HI32, _LN2_LO32, _C3, _C4, _C5, _C6, _C7, _C8, _HALF32, _ONE32,
                 _TWO32, _TANH_CLAMP32, _TANH_TINY32, _SIGMOID_CLAMP32)
 
@@ -110,7 +110,7 @@ def _sigmoid_f32(x):
 @register_jitable(error_model="numpy")
 def _tanh_f64(x):
     """:func:`rnndyn.kernels.vecmath.tanh`, bit for bit, with its constants held in spilled vectors rather
-    than re-broadcast in every iteration of a vectorised loop (see :mod:`rnndyn.kernels.cpu.constants`)."""
+    than re-broadcast in every iteration of a vectorised loop (see :mod:`rnndyn.kernels.cpu.intrinsics`)."""
     return vecmath._tanh(x, opaque(vecmath.CONSTANTS))
 
 
@@ -313,7 +313,9 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
         if gated:
             z = Z.reshape(n * m)
             for j in range(n * m):
-                hn[j] = alpha * h[j] + eps * (_sigmoid_of(z[j]) * _tanh_of(a[j]))
+                # which product contraction fuses is fixed: otherwise float32 rounds differently in the
+                # loop's vectorised body and its scalar remainder (see rnndyn.kernels.cpu.intrinsics)
+                hn[j] = fma(alpha, h[j], eps * (_sigmoid_of(z[j]) * _tanh_of(a[j])))
         elif act == TANH:
             for j in range(n * m):
                 hn[j] = alpha * h[j] + eps * _tanh_of(a[j])

@@ -1,4 +1,4 @@
-"""rnndyn.kernels.cpu.constants.opaque: the values unchanged, the kernels' activations unchanged bit for bit,
+"""rnndyn.kernels.cpu.intrinsics.opaque: the values unchanged, the kernels' activations unchanged bit for bit,
 and the loops still vectorised with the constants no longer re-broadcast in every iteration."""
 
 import numpy as np
@@ -13,7 +13,7 @@ from rnndyn.kernels.cpu.common import (
     _sigmoid_f64,
     _tanh_f64,
 )
-from rnndyn.kernels.cpu.constants import opaque
+from rnndyn.kernels.cpu.intrinsics import opaque
 from tests.helpers import host_has_avx2
 
 _X = np.concatenate([
@@ -114,3 +114,19 @@ def test_loop_vectorised_without_per_iteration_broadcasts():
     # outside the tuple remain (the sign mask of copysign, the exponent bias of 2**k).
     assert sum("broadcast" in line for line in plain) >= 15
     assert broadcasts <= 4
+
+
+def test_fma_rounds_once():
+    from rnndyn.kernels.cpu.intrinsics import fma
+
+    @njit(cache=False)
+    def fused(a, b, c):
+        return fma(a, b, c)
+
+    e = 2.0 ** -30
+    # (1 + e)(1 - e) = 1 - 2**-60: rounded to 1 before the addition, kept by one rounding.
+    assert fused(1.0 + e, 1.0 - e, -1.0) == -(2.0 ** -60)
+    assert fma(1.0 + e, 1.0 - e, -1.0) == 0.0  # Python: two roundings
+    f32 = np.float32
+    got = fused(f32(1.0 + 2.0 ** -12), f32(1.0 - 2.0 ** -12), f32(-1.0))
+    assert isinstance(got, float) and got == -(2.0 ** -24)

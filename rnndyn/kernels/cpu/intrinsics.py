@@ -1,17 +1,18 @@
-"""Constants that LLVM cannot see through, for the vectorised activation loops of the CPU kernels.
+"""Two LLVM-level tools for the CPU kernels' vectorised loops: constants LLVM cannot see through, and a fused
+multiply-add whose place in the expression is fixed.
 
-Why
----
+Opaque constants (:func:`opaque`)
+---------------------------------
 A vectorised tanh (:mod:`rnndyn.kernels.vecmath`) needs about twenty constants
 in its loop: the polynomial's coefficients, ln 2 in two parts, the shifter,
 the clamp. AVX2 has sixteen vector registers, so they cannot all stay in
-registers across the loop. LLVM knows they are constants and, rather than
-spilling them, re-creates each one in every iteration with a broadcast from
-its constant pool (``vbroadcastsd``). On AMD Zen 3 a broadcast from memory is
-a load *and* an operation on the floating-point pipes, the same pipes that
-the polynomial's fused multiply-adds need: about twenty of them per four
-elements made the loop bound by those pipes (``llvm-mca -mcpu=znver3``: 24 of
-25 cycles per iteration).
+registers across the loop. LLVM knows they are constants and, inside a loop
+nest, rather than spilling them, re-creates each one in every iteration with a
+broadcast from its constant pool (``vbroadcastsd``). On AMD Zen 3 a broadcast
+from memory is a load *and* an operation on the floating-point pipes, the same
+pipes that the polynomial's fused multiply-adds need: about twenty of them per
+four elements made the loop bound by those pipes (``llvm-mca -mcpu=znver3``:
+24 of 25 cycles per iteration).
 
 :func:`opaque` returns the same values through an empty inline-assembly
 statement that LLVM cannot evaluate. To LLVM they are then loop-invariant
@@ -20,7 +21,7 @@ them once, and spills the vectors that do not fit in registers to the stack,
 from where the loop reads them as memory operands of its arithmetic (a load
 port, no floating-point pipe). The arithmetic is unchanged, so every result
 is bit-for-bit what the plain constants give; only the instruction mix
-changes. Measured on Zen 3: the float64 tanh loop from 3.1 to 2.2-2.4 ns per
+changes. Measured on Zen 3: a loop of float64 tanh from 3.1 to 2.2-2.4 ns per
 element (``benchmarks/RESULTS.md``).
 
 The statement is an empty string with one input tied to its output in a
@@ -28,6 +29,16 @@ floating-point register (constraint ``0`` ties them), marked as reading and
 writing no memory, so LLVM may still hoist it out of loops and merge
 duplicates. Only x86-64 and AArch64 get it (``x`` and ``w`` name their vector
 registers); on other targets :func:`opaque` returns its argument as it is.
+
+A fixed fused multiply-add (:func:`fma`)
+----------------------------------------
+The kernels compile with FMA contraction, which lets LLVM fuse ``a*b + c*d``
+into ``fma(a, b, c*d)`` or ``fma(c, d, a*b)`` as it sees fit, and it does not
+always see fit the same way in a loop's vectorised body and in its scalar
+remainder: in the float32 gated cell, ``alpha*h + eps*(sigmoid(z)*tanh(a))``
+rounded differently for about 5 % of entries, so that a trajectory's bits
+depended on where in the batch it sat. :func:`fma` is ``llvm.fma``: one
+rounding, in the place written, in both.
 """
 
 from __future__ import annotations
@@ -36,11 +47,45 @@ import platform
 
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 _MACHINE = platform.machine().lower()
 #: Register constraint of a floating-point value for the host's LLVM target, or None (no statement).
 _FLOAT_REGISTER = "x" if _MACHINE in ("x86_64", "amd64") else "w" if _MACHINE in ("aarch64", "arm64") else None
+
+
+def fma(a, b, c):
+    """``a * b + c`` with one rounding (``llvm.fma``); called from Python, ``a * b + c`` with two.
+
+    Parameters
+    ----------
+    a, b, c : float
+        Of one float type.
+    """
+    return a * b + c
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+    sig = a(a, b, c)
+
+    def codegen(context, builder, sig, args):
+        ty = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
+                                            f"llvm.fma.{ty.intrinsic_name}")
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@overload(fma)
+def _fma_impl(a, b, c):
+    if isinstance(a, types.Float) and a == b == c:
+        return lambda a, b, c: _fma(a, b, c)
+    return None
 
 
 def _hidden(builder, value):
