@@ -11,7 +11,11 @@ where one exists. The package exposes every kernel by name
 
 from __future__ import annotations
 
+from rnndyn.kernels._cache import install as _install_cache_locators
 from rnndyn.kernels._lazy import lazy_namespace
+
+# Before any kernel module is imported: numba picks a function's cache locator when cache=True is applied.
+_install_cache_locators()
 
 #: Kernel name -> the module of this package that defines it.
 KERNELS = {
