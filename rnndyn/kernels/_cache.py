@@ -84,25 +84,34 @@ class _KernelSourcesStamp:
         return super().get_source_stamp(), _kernels_digest()
 
 
-class UserProvidedKernelLocator(_KernelSourcesStamp, caching.UserProvidedCacheLocator):
-    """``NUMBA_CACHE_DIR``, when set, for rnndyn's functions."""
+def _numba(name):
+    # numba 0.59-0.60 name these with a leading underscore; later versions without.
+    return getattr(caching, name, None) or getattr(caching, "_" + name, None)
 
 
-class InTreeKernelLocator(_KernelSourcesStamp, caching.InTreeCacheLocator):
-    """The ``__pycache__`` folder beside the source, when writable, for rnndyn's functions."""
+def _locators():
+    """numba's (user-provided, in-tree, user-wide) locators, each with the kernels' digest in its stamp;
+    () when this numba lacks one of them (then numba's own caching applies unchanged)."""
+    bases = [_numba(name) for name in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")]
+    if not all(bases):
+        return ()
+    return tuple(type(f"{base.__name__.lstrip('_')}ForKernels", (_KernelSourcesStamp, base),
+                      {"__module__": __name__, "__doc__": f"numba's {base.__name__} for rnndyn's functions, "
+                                                         "stamped with the kernels' digest."})
+                 for base in bases)
 
 
-class UserWideKernelLocator(_KernelSourcesStamp, caching.UserWideCacheLocator):
-    """The user-wide cache folder (a read-only installation), for rnndyn's functions."""
-
-
-LOCATORS = (UserProvidedKernelLocator, InTreeKernelLocator, UserWideKernelLocator)
+#: The locators :func:`install` puts ahead of numba's, in numba's order of preference: ``NUMBA_CACHE_DIR``
+#: when set, else the ``__pycache__`` folder beside the source when writable, else the user-wide folder.
+LOCATORS = _locators()
 
 
 def install() -> None:
-    """Put :data:`LOCATORS` ahead of numba's own, in numba's order of preference; idempotent."""
-    classes = caching.CacheImpl._locator_classes
+    """Put :data:`LOCATORS` ahead of numba's own locators; idempotent, and a no-op on a numba without them."""
+    impl = _numba("CacheImpl")
+    classes = getattr(impl, "_locator_classes", None)
+    if not LOCATORS or not isinstance(classes, list):
+        return
     for cls in reversed(LOCATORS):
         if cls not in classes:
             classes.insert(0, cls)
-
