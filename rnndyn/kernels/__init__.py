@@ -7,5 +7,6 @@ the ``"reference"`` backend), module for module and name for name;
 :mod:`~rnndyn.kernels.scalar` and :mod:`~rnndyn.kernels.vecmath` the scalar math
 shared by CPU and GPU code. ``cuda`` (the ``@cuda.jit`` twins) is imported
 lazily: ``import rnndyn`` never needs a GPU. Nothing here imports from the rest
-of rnndyn.
+of rnndyn. numba's on-disk cache of the compiled kernels is keyed on the sources
+of this whole package, not only on each kernel's own file (``_cache``).
 """

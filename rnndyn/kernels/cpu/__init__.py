@@ -2,7 +2,8 @@
 
 ``trajectories`` (simulate, tangent), ``gradients`` (bptt), ``lyapunov_qr`` (lyapunov),
 ``maps`` (general maps through compiled rule/Jacobian callbacks), ``lstm``,
-``map1d`` (scalar maps); ``common`` holds the helpers several of them inline.
+``map1d`` (scalar maps); ``common`` holds the helpers several of them inline, ``tiles`` and
+``intrinsics`` the code they emit as LLVM IR (register-tiled products; opaque constants, a fixed FMA).
 Every kernel has a NumPy twin of the same name in :mod:`rnndyn.kernels.numpy`
 (the test oracle), and a CUDA twin of the same name in ``rnndyn.kernels.cuda``
 where one exists. The package exposes every kernel by name
