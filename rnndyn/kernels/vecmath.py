@@ -144,7 +144,7 @@ _TANH_CLAMP = 20.0
 _TANH_TINY = 3.725290298461914e-09  # 2**-28
 
 #: The floating-point constants of the functions below, in one tuple that every core takes as its
-#: argument ``c`` (unpacked by :func:`_unpack`). The public functions pass this tuple, which numba freezes
+#: argument ``c`` and reads by position (the order of this tuple). The public functions pass this tuple, which numba freezes
 #: into the code as constants; the CPU kernels pass it through
 #: :func:`rnndyn.kernels.cpu.intrinsics.opaque`, which keeps the values but not the knowledge that they
 #: are constants, so that LLVM holds them in spilled vectors instead of reloading each one with a

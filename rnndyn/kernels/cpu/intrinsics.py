@@ -66,6 +66,15 @@ def fma(a, b, c):
     return a * b + c
 
 
+def emit_fma(builder, a, b, c):
+    """Emit ``llvm.fma`` on three LLVM values of one float or float-vector type (IRBuilder.fma takes scalars
+    only); used here and by the register tiles of :mod:`rnndyn.kernels.cpu.tiles`."""
+    ty = a.type
+    suffix = f"v{ty.count}{ty.element.intrinsic_name}" if isinstance(ty, ir.VectorType) else ty.intrinsic_name
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]), f"llvm.fma.{suffix}")
+    return builder.call(fn, [a, b, c])
+
+
 @intrinsic
 def _fma(typingctx, a, b, c):
     if not (isinstance(a, types.Float) and a == b == c):
@@ -73,10 +82,7 @@ def _fma(typingctx, a, b, c):
     sig = a(a, b, c)
 
     def codegen(context, builder, sig, args):
-        ty = args[0].type
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
-                                            f"llvm.fma.{ty.intrinsic_name}")
-        return builder.call(fn, args)
+        return emit_fma(builder, *args)
 
     return sig, codegen
 

@@ -38,6 +38,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from rnndyn.kernels.cpu.intrinsics import emit_fma
+
 #: Rows of a tile (accumulators per vector column).
 TILE_ROWS = 4
 #: SIMD vectors per tile row; a tile is TILE_ROWS x (TILE_VECS * lanes) entries.
@@ -76,14 +78,6 @@ def _broadcast(builder, scalar, vty):
     return builder.shuffle_vector(first, undef, mask)
 
 
-def _fma(builder, a, b, c):
-    """a * b + c rounded once (llvm.fma on vectors; IRBuilder.fma takes scalars only)."""
-    vty = a.type
-    name = f"llvm.fma.v{vty.count}{vty.element.intrinsic_name}"
-    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty, vty, vty]), name)
-    return builder.call(fn, [a, b, c])
-
-
 def _accumulate(builder, acc, a_data, lda, i0, b_data, ldb, c0, count, vty, align):
     """acc[r][v] = fma(A[i0 + r, j], B[j, c0 + v L : c0 + (v + 1) L], acc[r][v]) for j = 0 .. count - 1 in order:
     per j, the tile's vectors of row j of B are loaded once and each row's entry of A is broadcast."""
@@ -98,7 +92,7 @@ def _accumulate(builder, acc, a_data, lda, i0, b_data, ldb, c0, count, vty, alig
         for r in range(TILE_ROWS):
             a = _broadcast(builder, builder.load(builder.gep(a_data, [builder.add(row_a[r], j)])), vty)
             for v in range(TILE_VECS):
-                builder.store(_fma(builder, a, bv[v], builder.load(acc[r][v])), acc[r][v])
+                builder.store(emit_fma(builder, a, bv[v], builder.load(acc[r][v])), acc[r][v])
 
 
 def _tile_codegen(context, builder, sig, args, affine):
