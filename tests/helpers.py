@@ -12,16 +12,28 @@ import warnings
 import numpy as np
 
 
-def host_has_avx2() -> bool:
-    """Whether this is an x86-64 host with AVX2 (where tests read the SIMD code numba emits)."""
+def _host_has(feature: str) -> bool:
+    """Whether numba's target has ``feature``: its ``NUMBA_CPU_FEATURES`` where set, else the host's."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     try:
         import llvmlite.binding as ll
+        from numba.core import config
 
-        return "+avx2" in ll.get_host_cpu_features().flatten()
+        features = config.CPU_FEATURES if config.CPU_FEATURES is not None else ll.get_host_cpu_features().flatten()
+        return feature in features.split(",")
     except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
         return False
+
+
+def host_has_avx2() -> bool:
+    """Whether this is an x86-64 host with AVX2 (where tests read the SIMD code numba emits)."""
+    return _host_has("+avx2")
+
+
+def host_has_avx512() -> bool:
+    """Whether this is an x86-64 host with AVX-512 (32 vector registers, 512-bit register tiles)."""
+    return _host_has("+avx512f")
 
 
 def fd_jacobian(f, x, eps: float = 1e-6, relative: bool = False) -> np.ndarray:

@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit
+from numba import njit, types
 
 from rnndyn.kernels.cpu.common import _block_step, _mark_diverged, _matmul_small
-from rnndyn.kernels.cpu.tiles import TILE_ROWS, tiled_affine, tiled_product
+from rnndyn.kernels.cpu.tiles import (
+    TILE_ROWS,
+    _wide_columns,
+    tile_affine_wide,
+    tile_product_wide,
+    tiled_affine,
+    tiled_product,
+)
 from rnndyn.kernels.params import FASTMATH, TANH
 
 _FM = set(FASTMATH)
@@ -37,6 +44,14 @@ def _tiled(M, H, out):
 @njit(fastmath=_FM, error_model="numpy")
 def _tiled_aff(M, H, b, V, X, out):
     return tiled_affine(M, H, b, V, X, out)
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _wide(M, H, b, V, X, out, i, c, affine):
+    if affine:
+        tile_affine_wide(M, H, b, V, X, out, i, c)
+    else:
+        tile_product_wide(M, H, out, i, c)
 
 
 def _problem(n, m, d, dtype, seed):
@@ -72,6 +87,29 @@ def test_tiles_round_as_the_plain_loop(n, m, d, dtype, seed):
     got = np.full((n, m), np.nan, dtype)
     nt, mt = _tiled_aff(M, H, b, V, X, got)
     assert np.array_equal(got[:nt, :mt], ref_aff[:nt, :mt])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("affine", [False, True])
+def test_a_wide_tile_rounds_as_the_plain_loop_on_any_host(dtype, affine):
+    # The 512-bit tile is used only on AVX-512 targets, but its code is valid anywhere (LLVM splits the
+    # vectors where they are wider than the registers), so its rounding is checked on every host.
+    n, d = 9, 2
+    w = 2 * 64 // np.dtype(dtype).itemsize
+    M, H, b, V, X = _problem(n, 2 * w + 3, d, dtype, 11)
+    ref = np.empty(H.shape, dtype)
+    _plain_affine(M, H, b if affine else np.zeros_like(b), V if affine else V[:, :0], X if affine else X[:0], ref)
+    got = np.full(H.shape, np.nan, dtype)
+    _wide(M, H, b, V, X, got, 4, w, affine)
+    assert np.array_equal(got[4:8, w:2 * w], ref[4:8, w:2 * w])
+    got[4:8, w:2 * w] = np.nan
+    assert np.isnan(got).all()  # nothing written outside the tile
+
+
+def test_wide_tiles_only_where_the_target_has_them():
+    from tests.helpers import host_has_avx512
+
+    assert (_wide_columns(types.float64), _wide_columns(types.float32)) == ((16, 32) if host_has_avx512() else (0, 0))
 
 
 def test_arrays_that_cannot_be_tiled_are_left_to_the_loops():

