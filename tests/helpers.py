@@ -17,11 +17,9 @@ def _host_has(feature: str) -> bool:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     try:
-        import llvmlite.binding as ll
-        from numba.core import config
+        from rnndyn.kernels.cpu.intrinsics import target_features
 
-        features = config.CPU_FEATURES if config.CPU_FEATURES is not None else ll.get_host_cpu_features().flatten()
-        return feature in features.split(",")
+        return feature in target_features()
     except Exception:  # noqa: BLE001 - any failure: cannot tell, skip
         return False
 

@@ -176,14 +176,19 @@ def _opaque_impl(values):
 
 
 @functools.cache
-def wide_vector_bytes() -> int:
-    """Bytes of the widest SIMD vector the kernels' target offers beyond 256 bits: 64 with AVX-512, else 0.
+def target_features() -> frozenset:
+    """The CPU features numba compiles for, as LLVM names them (``"+avx2"``, ``"+avx512f"``, ...).
 
-    The target is numba's: ``NUMBA_CPU_FEATURES`` where set (``NUMBA_CPU_NAME=generic`` sets it empty),
-    else the host's features, as numba's own code generator reads them.
+    numba's own rule: ``NUMBA_CPU_FEATURES`` where set (``NUMBA_CPU_NAME=generic`` sets it empty), else the
+    host's features.
     """
     features = config.CPU_FEATURES if config.CPU_FEATURES is not None else ll.get_host_cpu_features().flatten()
-    return 64 if "+avx512f" in features.split(",") else 0
+    return frozenset(f for f in features.split(",") if f)
+
+
+def wide_vector_bytes() -> int:
+    """Bytes of the widest SIMD vector the kernels' target offers beyond 256 bits: 64 with AVX-512, else 0."""
+    return 64 if "+avx512f" in target_features() else 0
 
 
 def prefer_wide_vectors():

@@ -43,7 +43,7 @@ from __future__ import annotations
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 
 from rnndyn.kernels.cpu.intrinsics import emit_fma, wide_vector_bytes
 
@@ -76,6 +76,14 @@ def _wide_columns(dtype) -> int:
     """Columns of a wide (512-bit) tile of ``dtype`` on numba's target, 0 where the target has no such vectors."""
     wide = wide_vector_bytes()
     return TILE_VECS * _lanes(dtype, wide) if wide else 0
+
+
+@register_jitable
+def _strip_ends(m, w, ww):
+    """(end of the wide strips, end of all strips) over m columns: strips of ww columns first (none where ww
+    is 0), then strips of w up to the last whole one."""
+    mw = m - m % ww if ww > 0 else 0
+    return mw, m - m % w
 
 
 def _rows(context, builder, aty, val):
@@ -218,13 +226,12 @@ def _tiled_product(M, H, out):
         return lambda M, H, out: (0, 0)
     w = _tile_columns(H.dtype)
     ww = _wide_columns(H.dtype)
+    wide_step = ww or w  # the wide strips' loop is empty where ww is 0
 
     def impl(M, H, out):
         nt = M.shape[0] - M.shape[0] % TILE_ROWS
-        m = H.shape[1]
-        mw = m - m % max(ww, 1) if ww else 0
-        mt = m - m % w
-        for c in range(0, mw, max(ww, 1)):  # a column strip of H stays in L1 while every row block of M passes it
+        mw, mt = _strip_ends(H.shape[1], w, ww)
+        for c in range(0, mw, wide_step):  # a column strip of H stays in L1 while every row block of M passes it
             for i in range(0, nt, TILE_ROWS):
                 tile_product_wide(M, H, out, i, c)
         for c in range(mw, mt, w):
@@ -241,13 +248,12 @@ def _tiled_affine(M, H, b, V, X, out):
         return lambda M, H, b, V, X, out: (0, 0)
     w = _tile_columns(H.dtype)
     ww = _wide_columns(H.dtype)
+    wide_step = ww or w
 
     def impl(M, H, b, V, X, out):
         nt = M.shape[0] - M.shape[0] % TILE_ROWS
-        m = H.shape[1]
-        mw = m - m % max(ww, 1) if ww else 0
-        mt = m - m % w
-        for c in range(0, mw, max(ww, 1)):
+        mw, mt = _strip_ends(H.shape[1], w, ww)
+        for c in range(0, mw, wide_step):
             for i in range(0, nt, TILE_ROWS):
                 tile_affine_wide(M, H, b, V, X, out, i, c)
         for c in range(mw, mt, w):
