@@ -5,15 +5,21 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from numba import njit, types
+from numba import from_dtype, njit, types
 
-from rnndyn.kernels.cpu.common import _block_step, _mark_diverged, _matmul_small
+from rnndyn.kernels.cpu.common import _block_step, _column_sums, _mark_diverged, _matmul_small
+from rnndyn.kernels.cpu.intrinsics import wide_vector_bytes
 from rnndyn.kernels.cpu.tiles import (
+    SUM_VECS,
     TILE_ROWS,
+    _lanes,
     _wide_columns,
+    column_sums_strip,
+    column_sums_strip_wide,
     tile_affine_wide,
     tile_product_wide,
     tiled_affine,
+    tiled_column_sums,
     tiled_product,
 )
 from rnndyn.kernels.params import FASTMATH, TANH
@@ -148,3 +154,71 @@ def test_mark_diverged_counts_non_finite_sums_only():
     assert _mark_diverged(H, acc, div, 4) == 2
     assert list(div) == [-1, 4, -1, 4, -1]
     assert np.isnan(H[:, [1, 3]]).all() and (H[:, [0, 2, 4]] == 1.0).all()
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _plain_column_sums(H, acc):
+    for k in range(H.shape[1]):
+        s = H.dtype.type(0.0)
+        for i in range(H.shape[0]):
+            s += H[i, k]
+        acc[k] = s
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _tiled_sums(H, acc):
+    return tiled_column_sums(H, acc)
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _strip(H, acc, c, wide):
+    if wide:
+        column_sums_strip_wide(H, acc, c)
+    else:
+        column_sums_strip(H, acc, c)
+
+
+def _sums_problem(n, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    H = (rng.normal(size=(n, m)) * 10.0 ** rng.integers(-8, 9, size=(n, m))).astype(dtype)
+    H[rng.random((n, m)) < 0.05] = -0.0
+    return H
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), m=st.integers(1, 100), dtype=st.sampled_from([np.float64, np.float32]),
+       seed=st.integers(0, 2**32 - 1))
+def test_column_sums_add_the_rows_in_order(n, m, dtype, seed):
+    """The strips of column sums round as the plain loop (each column from row 0 down, one addition at a time),
+    signed zeros included, and cover whole strips only; _column_sums does the rest with loops."""
+    H = _sums_problem(n, m, dtype, seed)
+    ref = np.empty(m, dtype)
+    _plain_column_sums(H, ref)
+    nb = from_dtype(H.dtype)
+    lanes = _lanes(nb, wide_vector_bytes()) if wide_vector_bytes() else _lanes(nb)
+    got = np.full(m, np.nan, dtype)
+    mt = _tiled_sums(H, got)
+    assert mt <= m and mt % (SUM_VECS * _lanes(nb)) == 0 and m - mt < SUM_VECS * lanes
+    assert np.array_equal(got[:mt], ref[:mt]) and np.array_equal(np.signbit(got[:mt]), np.signbit(ref[:mt]))
+    assert np.isnan(got[mt:]).all()  # nothing written past the strips
+    full = np.full(m, np.nan, dtype)
+    _column_sums(H, full)
+    assert np.array_equal(full, ref) and np.array_equal(np.signbit(full), np.signbit(ref))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("wide", [False, True])
+def test_a_column_sum_strip_keeps_non_finite_entries_on_any_host(dtype, wide):
+    """A strip (512-bit ones too, which LLVM splits where the host has no such vectors) rounds as the loop and
+    lets inf and NaN through: the divergence check reads these sums."""
+    lanes = _lanes(from_dtype(np.dtype(dtype)), 64 if wide else 32)
+    m = SUM_VECS * lanes + 3
+    H = _sums_problem(7, m, dtype, 5)
+    H[2, 1], H[4, 2], H[5, 2], H[3, 3] = np.inf, np.inf, -np.inf, np.nan
+    ref = np.empty(m, dtype)
+    _plain_column_sums(H, ref)
+    got = np.full(m, 7.0, dtype)
+    _strip(H, got, 0, wide)
+    w = SUM_VECS * lanes
+    assert np.array_equal(got[:w], ref[:w], equal_nan=True) and (got[w:] == 7.0).all()
+    assert got[1] == np.inf and np.isnan(got[2]) and np.isnan(got[3])

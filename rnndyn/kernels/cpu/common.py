@@ -15,7 +15,7 @@ from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
 from rnndyn.kernels.cpu.intrinsics import fma, opaque, prefer_wide_vectors
-from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_product
+from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_column_sums, tiled_product
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
 from rnndyn.kernels.scalar import dphi, phi, sech2_of_exp, sigmoid, tanh
@@ -385,11 +385,14 @@ def _mark_diverged(H, acc, div, t):
 def _column_sums(H, acc):
     """acc[k] = Σ_i H[i, k], the rows added in order."""
     n, m = H.shape
-    for k in range(m):
+    mt = tiled_column_sums(H, acc)
+    if mt == m:
+        return
+    for k in range(mt, m):
         acc[k] = 0.0
     for i in range(n):
         hi = H[i]
-        for k in range(m):
+        for k in range(mt, m):
             acc[k] += hi[k]
 
 

@@ -51,6 +51,8 @@ from rnndyn.kernels.cpu.intrinsics import emit_fma, wide_vector_bytes
 TILE_ROWS = 4
 #: SIMD vectors per tile row; a tile is TILE_ROWS x (TILE_VECS * lanes) entries.
 TILE_VECS = 2
+#: SIMD vectors per strip of :func:`tiled_column_sums`: four independent chains of additions.
+SUM_VECS = 4
 #: Bytes of one SIMD vector of the narrow tiles (AVX2 ymm). Other targets still get correct code: LLVM
 #: splits or merges lanes.
 _VECTOR_BYTES = 32
@@ -192,6 +194,48 @@ def _tile_affine_intrinsic(vector_bytes):
     return tile_affine
 
 
+def _sums_codegen(context, builder, sig, args, vector_bytes):
+    h_t, a_t = sig.args[:2]
+    H, acc, c0 = args
+    ety = context.get_value_type(h_t.dtype)
+    lanes = _lanes(h_t.dtype, vector_bytes)
+    vty = ir.VectorType(ety, lanes)
+    align = h_t.dtype.bitwidth // 8
+    i64 = ir.IntType(64)
+    c0 = context.cast(builder, c0, sig.args[-1], types.int64)
+    h_data, n, ldh = _rows(context, builder, h_t, H)
+    a_data = context.make_array(a_t)(context, builder, acc).data
+    zero = ir.Constant(vty, [ir.Constant(ety, 0.0)] * lanes)
+    sums = [cgutils.alloca_once_value(builder, zero) for _ in range(SUM_VECS)]
+    with cgutils.for_range(builder, n) as loop:
+        row = builder.add(builder.mul(loop.index, ldh), c0)
+        for v in range(SUM_VECS):
+            hv = builder.load(_vector_at(builder, h_data, builder.add(row, ir.Constant(i64, v * lanes)), vty),
+                              align=align)
+            builder.store(builder.fadd(builder.load(sums[v]), hv), sums[v])
+    for v in range(SUM_VECS):
+        ptr = _vector_at(builder, a_data, builder.add(c0, ir.Constant(i64, v * lanes)), vty)
+        builder.store(builder.load(sums[v]), ptr, align=align)
+    return context.get_dummy_value()
+
+
+def _column_sums_intrinsic(vector_bytes):
+    @intrinsic
+    def column_sums_strip(typingctx, H, acc, c0):
+        ok = (_tileable(H) and isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
+              and acc.dtype == H.dtype and isinstance(c0, types.Integer))
+        if not ok:
+            return None
+        sig = types.void(H, acc, c0)
+
+        def codegen(context, builder, sig, args):
+            return _sums_codegen(context, builder, sig, args, vector_bytes)
+
+        return sig, codegen
+
+    return column_sums_strip
+
+
 #: ``tile_product(M, H, out, i0, c0)``: ``out[i0:i0+4, c0:c0+w] = M[i0:i0+4, :] @ H[:, c0:c0+w]`` with
 #: w = TILE_VECS * (32 // itemsize); M (n_out, n), H (n, m), out (n_out, m), C-contiguous, one float type. The
 #: tile must lie inside ``out``: no bounds are checked.
@@ -204,6 +248,12 @@ tile_product_wide = _tile_product_intrinsic(64)
 tile_affine = _tile_affine_intrinsic(_VECTOR_BYTES)
 #: The same tile with 512-bit vectors.
 tile_affine_wide = _tile_affine_intrinsic(64)
+
+#: ``column_sums_strip(H, acc, c0)``: ``acc[c0:c0+w] = H[:, c0:c0+w].sum(axis=0)``, the rows added in order from
+#: 0, w = SUM_VECS * (32 // itemsize); no bounds are checked.
+column_sums_strip = _column_sums_intrinsic(_VECTOR_BYTES)
+#: The same strip with 512-bit vectors: w = SUM_VECS * (64 // itemsize).
+column_sums_strip_wide = _column_sums_intrinsic(64)
 
 
 def tiled_product(M, H, out):
@@ -260,5 +310,36 @@ def _tiled_affine(M, H, b, V, X, out):
             for i in range(0, nt, TILE_ROWS):
                 tile_affine(M, H, b, V, X, out, i, c)
         return nt, mt
+
+    return impl
+
+
+def tiled_column_sums(H, acc):
+    """``acc[:mt] = H[:, :mt].sum(axis=0)``, each column's rows added in order from row 0, on the whole strips of
+    columns; returns ``mt``, the columns it covered (0 for arrays it cannot take).
+
+    The sums of a strip stay in vector registers over all rows: a numba loop nest would reload and store ``acc``
+    for every row and check at each entry into its short inner loop that ``acc`` and the row do not overlap.
+    """
+    raise NotImplementedError("tiled_column_sums is only callable from @njit code")
+
+
+@overload(tiled_column_sums, jit_options={"error_model": "numpy"})
+def _tiled_column_sums(H, acc):
+    if not (_tileable(H) and isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
+            and acc.dtype == H.dtype):
+        return lambda H, acc: 0
+    w = SUM_VECS * _lanes(H.dtype)
+    wide = wide_vector_bytes()
+    ww = SUM_VECS * _lanes(H.dtype, wide) if wide else 0
+    wide_step = ww or w
+
+    def impl(H, acc):
+        mw, mt = _strip_ends(H.shape[1], w, ww)
+        for c in range(0, mw, wide_step):
+            column_sums_strip_wide(H, acc, c)
+        for c in range(mw, mt, w):
+            column_sums_strip(H, acc, c)
+        return mt
 
     return impl
