@@ -144,21 +144,19 @@ def test_constant_input_is_folded_into_the_bias():
 @given(st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-3.0, 3.0), st.floats(-3.0, 3.0))
 @example(0.0, 0.0, 0.0, 0.75)
 def test_odd_map_has_a_point_symmetric_label_map(a, b, c, d):
-    # h ← tanh(W h) is odd: h0 and −h0 reach attractors that are each other's negatives
+    # h ← tanh(W h) is odd, bit for bit (tanh(-x) = -tanh(x), W(-h) = -(W h)): the states from h0 and -h0 are each
+    # other's negatives, so the label map is point-symmetric up to a renaming of the labels. The renaming is read
+    # off the grid, not matched by distance: after 40 steps a slowly attracting cycle (a multiplier near 1) is not
+    # converged, and two mirrored representatives may differ by far more than any fixed tolerance.
     bas = rd.basins(rd.VanillaRNN(np.array([[a, b], [c, d]])), grid=9, steps=40, bounds=(-1.0, 1.0))
-    neg = {}
-    for att in bas.attractors:
-        if att.label < 0:
-            neg[att.label] = att.label
-            continue
-        # the nearest attractor of the same period to the mirrored cycle; a sink that the states approach slowly
-        # (W = diag(0, 0.75): 0.75**40) leaves several attractors within 1e-5 of each other, each its own mirror
-        dist, match = min((min(np.abs(-att.points[0] - q).max() for q in o.points), o.label)
-                          for o in bas.attractors if o.label >= 0 and o.period == att.period)
-        assert dist < 1e-5, (att, dist)
-        neg[att.label] = match
     flipped = bas.labels[::-1, ::-1]
-    np.testing.assert_array_equal(flipped, np.vectorize(neg.get)(bas.labels))
+    rename = {}
+    for lab, mirror in zip(bas.labels.ravel().tolist(), flipped.ravel().tolist()):
+        assert rename.setdefault(lab, mirror) == mirror  # one label's basin mirrors into one label's
+    assert sorted(rename.values()) == sorted(rename)  # a bijection of the labels onto themselves
+    period = {att.label: att.period for att in bas.attractors}
+    for lab, mirror in rename.items():
+        assert (lab < 0) == (mirror < 0) and period.get(lab) == period.get(mirror)
 
 
 def test_a_sink_approached_slowly_from_a_coarse_grid_is_one_attractor():

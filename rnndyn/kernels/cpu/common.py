@@ -616,37 +616,30 @@ def _reflect(A, Vh, w, j):
     """
     n, k = A.shape
     tau = Vh[j, j]
-    aj = A[j]
     for c in range(k):
-        w[c] = aj[c]
+        w[c] = A[j, c]
     i = j + 1
     while i + 3 < n:
         v0 = Vh[i, j]
         v1 = Vh[i + 1, j]
         v2 = Vh[i + 2, j]
         v3 = Vh[i + 3, j]
-        a0 = A[i]
-        a1 = A[i + 1]
-        a2 = A[i + 2]
-        a3 = A[i + 3]
         for c in range(k):
-            w[c] = (((w[c] + v0 * a0[c]) + v1 * a1[c]) + v2 * a2[c]) + v3 * a3[c]
+            w[c] = (((w[c] + v0 * A[i, c]) + v1 * A[i + 1, c]) + v2 * A[i + 2, c]) + v3 * A[i + 3, c]
         i += 4
     while i < n:
         vi = Vh[i, j]
-        ai = A[i]
         for c in range(k):
-            w[c] += vi * ai[c]
+            w[c] += vi * A[i, c]
         i += 1
     for c in range(k):
         wc = w[c] * tau
         w[c] = wc
-        aj[c] -= wc
+        A[j, c] -= wc
     for i in range(j + 1, n):
         vi = Vh[i, j]
-        ai = A[i]
         for c in range(k):
-            ai[c] -= vi * w[c]
+            A[i, c] -= vi * w[c]
 
 
 # _reflect inlined into the QR below (numba IR inlining): LLVM then sees j ≥ 0 and the loop bounds of the
@@ -713,13 +706,12 @@ def _qr_cols(A, Vh, w, rdiag):
     # ±e_c). Starting from ±e_c negates every value column c goes through, exactly (rounding is symmetric),
     # so this is Q with its columns negated where R_jj < 0, without a strided pass to negate them.
     for i in range(n):
-        ai = A[i]
         for c in range(k):
-            ai[c] = 0.0
+            A[i, c] = 0.0
         if i < k:
-            ai[i] = 1.0
+            A[i, i] = 1.0
             if rdiag[i] < 0.0:
-                ai[i] = -1.0
+                A[i, i] = -1.0
                 rdiag[i] = -rdiag[i]
     for j in range(k - 1, -1, -1):
         if Vh[j, j] != 0.0:

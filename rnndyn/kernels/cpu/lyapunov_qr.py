@@ -59,18 +59,13 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
             x1 = x[j + 1]
             x2 = x[j + 2]
             x3 = x[j + 3]
-            m0 = MT[j]
-            m1 = MT[j + 1]
-            m2 = MT[j + 2]
-            m3 = MT[j + 3]
             for i in range(n):
-                mx[i] = (((mx[i] + m0[i] * x0) + m1[i] * x1) + m2[i] * x2) + m3[i] * x3
+                mx[i] = (((mx[i] + MT[j, i] * x0) + MT[j + 1, i] * x1) + MT[j + 2, i] * x2) + MT[j + 3, i] * x3
             j += 4
         while j < n:
             xj = x[j]
-            mj = MT[j]
             for i in range(n):
-                mx[i] += mj[i] * xj
+                mx[i] += MT[j, i] * xj
             j += 1
         for i in range(n):
             acc = mx[i]
@@ -90,11 +85,9 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
         else:
             _matmul_small(M, Qb, P)
         for i in range(n):
-            qi = Qb[i]
-            pi = P[i]
             di = D[i]
             for c in range(k):
-                qi[c] = alpha * qi[c] + di * pi[c]
+                Qb[i, c] = alpha * Qb[i, c] + di * P[i, c]
         x, xn = xn, x
         if not _all_finite(x):
             dv = t
