@@ -27,6 +27,12 @@ there (see that module), while these hosts' multiply-add units are 512 bits wide
 One core of an AVX-512 Xeon, n = 32, m = 32: 0.81 against 1.16 µs per product
 (81 against 57 GFLOP/s), bit for bit the same.
 
+The column sums that ``simulate``'s divergence check reads after every step
+(:func:`tiled_column_sums`) use the same device: a strip of four vectors of
+sums stays in registers while the rows pass, in place of a loop nest that
+reloads and stores the sums for each row. At n = 32, m = 32 that took the sums
+from 0.23-0.29 to about 0.05 µs per step; the rows are added in the same order.
+
 Rounding
 --------
 Each entry is accumulated as ``fma(M[i, j], H[j, c], acc)`` from ``acc = 0``,
