@@ -75,15 +75,16 @@ def _lanes(dtype, vector_bytes=_VECTOR_BYTES):
     return vector_bytes * 8 // dtype.bitwidth
 
 
-def _tile_columns(dtype) -> int:
-    """Columns of a narrow (256-bit) tile of ``dtype``."""
-    return TILE_VECS * _lanes(dtype)
+def _tile_columns(dtype, vecs=TILE_VECS) -> int:
+    """Columns of a narrow (256-bit) tile or strip of ``vecs`` vectors of ``dtype``."""
+    return vecs * _lanes(dtype)
 
 
-def _wide_columns(dtype) -> int:
-    """Columns of a wide (512-bit) tile of ``dtype`` on numba's target, 0 where the target has no such vectors."""
+def _wide_columns(dtype, vecs=TILE_VECS) -> int:
+    """Columns of a wide (512-bit) tile or strip of ``vecs`` vectors of ``dtype`` on numba's target, 0 where the
+    target has no such vectors."""
     wide = wide_vector_bytes()
-    return TILE_VECS * _lanes(dtype, wide) if wide else 0
+    return vecs * _lanes(dtype, wide) if wide else 0
 
 
 @register_jitable
@@ -335,9 +336,8 @@ def _tiled_column_sums(H, acc):
     if not (_tileable(H) and isinstance(acc, types.Array) and acc.ndim == 1 and acc.layout == "C"
             and acc.dtype == H.dtype):
         return lambda H, acc: 0
-    w = SUM_VECS * _lanes(H.dtype)
-    wide = wide_vector_bytes()
-    ww = SUM_VECS * _lanes(H.dtype, wide) if wide else 0
+    w = _tile_columns(H.dtype, SUM_VECS)
+    ww = _wide_columns(H.dtype, SUM_VECS)
     wide_step = ww or w
 
     def impl(H, acc):
