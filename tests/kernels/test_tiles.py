@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import from_dtype, njit, types
 
-from rnndyn.kernels.cpu.common import _block_step, _column_sums, _mark_diverged, _matmul_small
+from rnndyn.kernels.cpu.common import (
+    _REFLECT_STRIP_MIN,
+    _block_step,
+    _column_sums,
+    _mark_diverged,
+    _matmul_small,
+    _reflect,
+)
 from rnndyn.kernels.cpu.intrinsics import wide_vector_bytes
 from rnndyn.kernels.cpu.tiles import (
     SUM_VECS,
@@ -21,6 +28,8 @@ from rnndyn.kernels.cpu.tiles import (
     tiled_affine,
     tiled_column_sums,
     tiled_product,
+    tiled_reflect,
+    tiled_reflect_wide,
 )
 from rnndyn.kernels.params import FASTMATH, TANH
 
@@ -222,3 +231,75 @@ def test_a_column_sum_strip_keeps_non_finite_entries_on_any_host(dtype, wide):
     w = SUM_VECS * lanes
     assert np.array_equal(got[:w], ref[:w], equal_nan=True) and (got[w:] == 7.0).all()
     assert got[1] == np.inf and np.isnan(got[2]) and np.isnan(got[3])
+
+
+@njit(fastmath=False, error_model="numpy")
+def _plain_reflect(A, Vh, j):
+    """H_j applied column by column: w = A[j, c] + sum of v_i A[i, c] (rows in order), then the update."""
+    n, k = A.shape
+    tau = Vh[j, j]
+    for c in range(k):
+        w = A[j, c]
+        for i in range(j + 1, n):
+            w += Vh[i, j] * A[i, c]
+        w *= tau
+        A[j, c] -= w
+        for i in range(j + 1, n):
+            A[i, c] -= Vh[i, j] * w
+
+
+@njit(error_model="numpy")
+def _strips(A, Vh, j, wide):
+    return tiled_reflect_wide(A, Vh, j) if wide else tiled_reflect(A, Vh, j)
+
+
+def _reflect_problem(n, k, j, dtype, seed):
+    rng = np.random.default_rng(seed)
+    A = (rng.normal(size=(n, k)) * 10.0 ** rng.integers(-3, 4, size=(n, k))).astype(dtype)
+    A[rng.random((n, k)) < 0.05] = -0.0
+    Vh = rng.normal(size=(n, n)).astype(dtype)
+    Vh[j, j] = dtype(1.0 + rng.random())  # tau in [1, 2], as a Householder tau
+    return A, Vh
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 30), k=st.integers(1, 70), dtype=st.sampled_from([np.float64, np.float32]),
+       wide=st.booleans(), data=st.data())
+def test_reflection_strips_round_as_the_plain_loop(n, k, dtype, wide, data):
+    """The strips of a Householder reflection (w in registers over all rows) round as the column-by-column
+    loop, signed zeros included, leave the rows above j and the columns past them alone, and cover all but
+    fewer than one 256-bit vector of columns; 512-bit strips too, on any host."""
+    j = data.draw(st.integers(0, n - 1))
+    A, Vh = _reflect_problem(n, k, j, dtype, data.draw(st.integers(0, 2**32 - 1)))
+    ref = A.copy()
+    _plain_reflect(ref, Vh, j)
+    got = A.copy()
+    ct = _strips(got, Vh, j, wide)
+    assert ct <= k and k - ct < _lanes(from_dtype(np.dtype(dtype)))
+    assert np.array_equal(got[:, :ct], ref[:, :ct]) and np.array_equal(np.signbit(got), np.signbit(np.where(
+        np.arange(k) < ct, ref, A)))
+    assert np.array_equal(got[:, ct:], A[:, ct:]) and np.array_equal(got[:j], A[:j])
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, _REFLECT_STRIP_MIN - 1, _REFLECT_STRIP_MIN, 12, 13, 16, 19, 33])
+def test_reflect_is_the_plain_reflection_for_any_width(k):
+    """common._reflect (strips, then the loops for the columns left) is the plain reflection, below and above
+    the width from which it takes the strips."""
+    for j in (0, 3):
+        A, Vh = _reflect_problem(9, k, j, np.float64, k)
+        ref, got = A.copy(), A.copy()
+        _plain_reflect(ref, Vh, j)
+        _reflect(got, Vh, np.empty(k), j)
+        assert np.array_equal(got, ref)
+
+
+def test_reflection_strips_let_non_finite_entries_through():
+    """inf and NaN in A or v reach the columns they touch (the QR reports a diverged basis from them)."""
+    A, Vh = _reflect_problem(6, 16, 1, np.float64, 2)
+    A[3, 2], A[4, 5], Vh[5, 1] = np.inf, np.nan, 1.0
+    A[5, 9] = -np.inf
+    ref, got = A.copy(), A.copy()
+    _plain_reflect(ref, Vh, 1)
+    assert _strips(got, Vh, 1, True) == 16
+    assert np.array_equal(got, ref, equal_nan=True)
+    assert not np.isfinite(got[1:, [2, 5, 9]]).any()

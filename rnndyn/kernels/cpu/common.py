@@ -15,7 +15,7 @@ from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
 from rnndyn.kernels.cpu.intrinsics import fma, opaque, prefer_wide_vectors
-from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_column_sums, tiled_product
+from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_column_sums, tiled_product, tiled_reflect
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
 from rnndyn.kernels.scalar import dphi, phi, sech2_of_exp, sigmoid, tanh
@@ -600,8 +600,44 @@ def _state_and_derivative(a, az, h, hn, D, alpha, eps, act, gated):
             hn[i] = alpha * h[i] + eps * y
 
 
-@njit(cache=True, error_model="numpy")
-def _reflect(A, Vh, w, j):
+#: Fewest columns for which :func:`_reflect` takes the register strips of tiles.tiled_reflect (its narrowest
+#: strip, 2 x 4 doubles): below, the plain loops alone, with no strip set-up around them.
+_REFLECT_STRIP_MIN = 8
+
+
+@njit(error_model="numpy", inline="always")
+def _reflect_columns(A, Vh, w, j, c0, k):
+    """:func:`_reflect` on columns c0..k-1 of A in plain loops."""
+    n = A.shape[0]
+    tau = Vh[j, j]
+    for c in range(c0, k):
+        w[c] = A[j, c]
+    i = j + 1
+    while i + 3 < n:
+        v0 = Vh[i, j]
+        v1 = Vh[i + 1, j]
+        v2 = Vh[i + 2, j]
+        v3 = Vh[i + 3, j]
+        for c in range(c0, k):
+            w[c] = (((w[c] + v0 * A[i, c]) + v1 * A[i + 1, c]) + v2 * A[i + 2, c]) + v3 * A[i + 3, c]
+        i += 4
+    while i < n:
+        vi = Vh[i, j]
+        for c in range(c0, k):
+            w[c] += vi * A[i, c]
+        i += 1
+    for c in range(c0, k):
+        wc = w[c] * tau
+        w[c] = wc
+        A[j, c] -= wc
+    for i in range(j + 1, n):
+        vi = Vh[i, j]
+        for c in range(c0, k):
+            A[i, c] -= vi * w[c]
+
+
+@njit(error_model="numpy", inline="always")
+def _reflect_by(A, Vh, w, j, strips):
     """Apply H_j = I - tau_j v_j v_jᵀ to every column of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
 
     Full-width rows (length k, from index 0) rather than the columns that
@@ -611,41 +647,28 @@ def _reflect(A, Vh, w, j):
     the others, the columns c < j of the accumulation of Q are still e_c, so
     their w is exactly 0, and in the factorisation the columns c ≤ j are dead
     (their reflectors are already in Vh and Q is rebuilt from scratch). The
-    w accumulation takes four rows per pass, written as the same left-to-right
-    sum (identical rounding), to keep w in registers across them.
+    plain loops' w accumulation takes four rows per pass, written as the same
+    left-to-right sum (identical rounding), to keep w in registers across them.
+
+    From :data:`_REFLECT_STRIP_MIN` columns on, the whole strips of columns go
+    to :func:`rnndyn.kernels.cpu.tiles.tiled_reflect` instead, which keeps a
+    strip's w in vector registers over all rows and rounds as these loops (the
+    16 x 16 QR of a Lyapunov step: 1.9 to 1.45-1.6 µs on an AVX-512 Xeon).
     """
-    n, k = A.shape
-    tau = Vh[j, j]
-    for c in range(k):
-        w[c] = A[j, c]
-    i = j + 1
-    while i + 3 < n:
-        v0 = Vh[i, j]
-        v1 = Vh[i + 1, j]
-        v2 = Vh[i + 2, j]
-        v3 = Vh[i + 3, j]
-        for c in range(k):
-            w[c] = (((w[c] + v0 * A[i, c]) + v1 * A[i + 1, c]) + v2 * A[i + 2, c]) + v3 * A[i + 3, c]
-        i += 4
-    while i < n:
-        vi = Vh[i, j]
-        for c in range(k):
-            w[c] += vi * A[i, c]
-        i += 1
-    for c in range(k):
-        wc = w[c] * tau
-        w[c] = wc
-        A[j, c] -= wc
-    for i in range(j + 1, n):
-        vi = Vh[i, j]
-        for c in range(k):
-            A[i, c] -= vi * w[c]
+    k = A.shape[1]
+    # strips is a constant where the caller is compiled for one case (the QR below): the plain loops of
+    # small k are then compiled without the strips' code around them, which otherwise costs them ~50 %
+    c0 = tiled_reflect(A, Vh, j) if strips else 0
+    if c0 < k:
+        _reflect_columns(A, Vh, w, j, c0, k)
 
 
-# _reflect inlined into the QR below (numba IR inlining): LLVM then sees j ≥ 0 and the loop bounds of the
-# caller, which drops index wraparound and part of the loop set-up from the ~30 short loops of each QR
-# (3-5 % of a Lyapunov step at n = 16). The CLV kernels keep the called version.
-_reflect_inline = njit(error_model="numpy", inline="always")(_reflect.py_func)
+@njit(cache=True, error_model="numpy")
+def _reflect(A, Vh, w, j):
+    """:func:`_reflect_by`, the strips taken from :data:`_REFLECT_STRIP_MIN` columns on."""
+    _reflect_by(A, Vh, w, j, A.shape[1] >= _REFLECT_STRIP_MIN)
+
+
 
 
 #: Bounds on a column's sum of squares inside which _qr_cols computes its norm unscaled.
@@ -667,6 +690,17 @@ def _qr_cols(A, Vh, w, rdiag):
     ``Vh`` (n, k) is scratch for the reflectors (below the diagonal of column j:
     v_j, whose leading 1 is implicit; on the diagonal: tau_j), ``w`` (k,) too.
     """
+    # two copies of the QR, each with its reflections inlined (numba IR inlining: LLVM then sees j ≥ 0 and the
+    # loop bounds, which drops index wraparound and part of the set-up of the ~30 short loops of each QR)
+    if A.shape[1] >= _REFLECT_STRIP_MIN:
+        _qr_cols_by(A, Vh, w, rdiag, True)
+    else:
+        _qr_cols_by(A, Vh, w, rdiag, False)
+
+
+@njit(error_model="numpy", inline="always")
+def _qr_cols_by(A, Vh, w, rdiag, strips):
+    """:func:`_qr_cols`, its reflections as :func:`_reflect_by` (``strips``)."""
     n, k = A.shape
     for j in range(k):
         a0 = A[j, j]
@@ -701,7 +735,7 @@ def _qr_cols(A, Vh, w, rdiag):
             rdiag[j] = beta
         Vh[j, j] = tau
         if tau != 0.0 and j + 1 < k:
-            _reflect_inline(A, Vh, w, j)
+            _reflect_by(A, Vh, w, j, strips)
     # Q S = H_0 ⋯ H_{k-1} [S; 0] with S = diag(sign R_jj), accumulated backwards (columns c < j are still
     # ±e_c). Starting from ±e_c negates every value column c goes through, exactly (rounding is symmetric),
     # so this is Q with its columns negated where R_jj < 0, without a strided pass to negate them.
@@ -715,7 +749,7 @@ def _qr_cols(A, Vh, w, rdiag):
                 rdiag[i] = -rdiag[i]
     for j in range(k - 1, -1, -1):
         if Vh[j, j] != 0.0:
-            _reflect_inline(A, Vh, w, j)
+            _reflect_by(A, Vh, w, j, strips)
 
 
 @njit(cache=True)
