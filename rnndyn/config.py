@@ -80,9 +80,12 @@ BPTT_BLAS_MIN_WORK: int = 2048
 BPTT_WORKSPACE_CACHE_BYTES: int = 256 * 2**20
 
 #: lyapunov: state size from which the QR re-orthonormalisation calls LAPACK
-#: instead of the kernel's own Householder QR (crossover measured at 64-96 in
-#: benchmarks/bench_lyapunov.py).
-QR_LAPACK_MIN_N: int = 64
+#: instead of the kernel's own Householder QR. With its reflections in register
+#: strips, applied a strip of columns at a time, the kernel's QR is ahead up to
+#: about 160 (one core of an AVX-512 Xeon: 31 against 75 µs at n = 64, 210
+#: against 565 at 128, even at 160); at 256 LAPACK's blocked QR leads (2.3
+#: against 2.9 ms).
+QR_LAPACK_MIN_N: int = 160
 
 #: "auto" backend: use CUDA only when a GPU is visible and the work
 #: (B * T * n * n multiply-adds) is at least this large. An estimate (the work at

@@ -12,9 +12,10 @@ from rnndyn import config
 from rnndyn.backends.blas import blas_threads
 
 #: State size from which the CLV forward pass calls LAPACK's QR instead of the kernel's own Householder
-#: QR. Higher than ``config.QR_LAPACK_MIN_N`` of the QR method: here the QR also keeps R, and LAPACK's
-#: unblocked level-2 code at these sizes lost at n = 64 (forward pass, T = 11 000: 2.3 s against 2.8-4.0 s)
-#: and n = 128 (T = 1 500: 3.5 s against 4.1 s) on a shared 2-core machine (benchmarks/bench_clv.py's cell).
+#: QR, unless ``config.QR_LAPACK_MIN_N`` of the QR method is larger (the larger of the two applies). Here the
+#: QR also keeps R, and LAPACK's unblocked level-2 code at these sizes lost at n = 64 (forward pass,
+#: T = 11 000: 2.3 s against 2.8-4.0 s) and n = 128 (T = 1 500: 3.5 s against 4.1 s) on a shared 2-core
+#: machine (benchmarks/bench_clv.py's cell).
 QR_LAPACK_MIN_N = 129
 
 

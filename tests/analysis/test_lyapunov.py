@@ -186,7 +186,11 @@ def test_cell_kernel_matches_reference(kind, n, d, B, Bi, seed, every, transient
     a = _run_kernel(cpu, "lyapunov", p, h0, X, k, transient, every, True, cuts=[3, 11])
     b = _run_kernel(reference, "lyapunov", p, h0, X, k, transient, every, True)
     for key in ("h", "Q", "S", "blocks", "hist"):
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-12, err_msg=key)
+        # the sums of log R_jj of the most contracting directions come from the smallest R_jj, which two
+        # different Householder codes (this kernel's, LAPACK's) round apart by more than an ulp: 3.8e-12
+        # relative at -101.9 over 20 steps (vanilla, n = 6, seed 89)
+        rtol = 1e-11 if key in ("S", "blocks", "hist") else 1e-12
+        np.testing.assert_allclose(a[key], b[key], rtol=rtol, atol=1e-12, err_msg=key)
     np.testing.assert_array_equal(a["div"], b["div"])
     ok = a["div"] < 0
     np.testing.assert_allclose(a["blocks"].sum(axis=1)[ok], a["S"][ok], rtol=1e-12, atol=1e-12)

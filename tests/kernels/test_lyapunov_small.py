@@ -8,7 +8,14 @@ import pytest
 from numba import njit
 
 import rnndyn as rd
-from rnndyn.kernels.cpu.common import _column_norm, _qr_cols, _reflect, _state_and_derivative
+from rnndyn.kernels.cpu.common import (
+    _column_norm,
+    _lyap_reortho,
+    _qr_cols,
+    _qr_scratch,
+    _reflect,
+    _state_and_derivative,
+)
 from rnndyn.kernels.params import LINEAR, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import dphi, phi, sigmoid
 
@@ -72,13 +79,19 @@ def _both(A):
     return out
 
 
-@pytest.mark.parametrize("n,k", [(16, 16), (16, 5), (5, 5), (7, 3), (1, 1), (33, 33)])
+@pytest.mark.parametrize("n,k", [(16, 16), (16, 5), (5, 5), (7, 3), (1, 1), (33, 33), (70, 40), (64, 64),
+                                 (128, 128)])
 def test_qr_rounds_as_the_generic_householder(n, k):
+    """Whole rows (k ≤ 32), panels and strips of columns (k > 32), padded rows (k = 64, 128): the same bits."""
     rng = np.random.default_rng(10 * n + k)
     A = rng.normal(size=(n, k))
     A[:, ::2] *= -1.0  # R_jj of both signs: the folded signs are exercised
     (Q, r), (Qg, rg) = _both(A)
     assert np.array_equal(Q, Qg) and np.array_equal(r, rg)
+    Qs, Vh, w, rp = _qr_scratch(n, k)
+    Qp = A.copy()
+    assert not _lyap_reortho(Qp, Qs, Vh, w, rp, False)
+    assert (Qs.shape[0] > 0) == (k % 64 == 0) and np.array_equal(Qp, Qg) and np.array_equal(rp, rg)
     assert np.all(r >= 0.0)
     np.testing.assert_allclose(Q.T @ Q, np.eye(k), atol=1e-14)
     np.testing.assert_allclose(Q * r, A - Q @ np.triu(Q.T @ A, 1), atol=1e-13)  # A = Q R

@@ -249,8 +249,9 @@ def _plain_reflect(A, Vh, j):
 
 
 @njit(error_model="numpy")
-def _strips(A, Vh, j, wide):
-    return tiled_reflect_wide(A, Vh, j) if wide else tiled_reflect(A, Vh, j)
+def _strips(A, Vh, j, wide, c_lo=0, c_hi=-1):
+    c_hi = A.shape[1] if c_hi < 0 else c_hi
+    return tiled_reflect_wide(A, Vh, j, c_lo, c_hi) if wide else tiled_reflect(A, Vh, j, c_lo, c_hi)
 
 
 def _reflect_problem(n, k, j, dtype, seed):
@@ -279,6 +280,38 @@ def test_reflection_strips_round_as_the_plain_loop(n, k, dtype, wide, data):
     assert np.array_equal(got[:, :ct], ref[:, :ct]) and np.array_equal(np.signbit(got), np.signbit(np.where(
         np.arange(k) < ct, ref, A)))
     assert np.array_equal(got[:, ct:], A[:, ct:]) and np.array_equal(got[:j], A[:j])
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 20), k=st.integers(1, 60), pad=st.sampled_from([0, 3, 8]), wide=st.booleans(),
+       data=st.data())
+def test_reflection_strips_of_a_column_range_and_of_padded_rows(n, k, pad, wide, data):
+    """Strips from c_lo to at most c_hi, on views of the first k columns of wider arrays (padded rows): the
+    columns outside the range stay as they were, those inside round as the plain loop."""
+    j = data.draw(st.integers(0, n - 1))
+    c_lo = data.draw(st.integers(0, k))
+    c_hi = data.draw(st.integers(c_lo, k))
+    A0, V0 = _reflect_problem(n, k + pad, j, np.float64, data.draw(st.integers(0, 2**32 - 1)))
+    A, Vh = A0[:, :k], np.concatenate([V0, np.full((n, pad), np.nan)], axis=1)[:, :n]  # v_j: column j < n
+    ref = A.copy(order="C")
+    _plain_reflect(ref, Vh.copy(order="C"), j)
+    got = A.copy(order="C")
+    padded = np.concatenate([got, A0[:, k:]], axis=1)
+    view = padded[:, :k]
+    ct = _strips(view, Vh, j, wide, c_lo, c_hi)
+    assert c_lo <= ct <= c_hi and c_hi - ct < 4
+    assert np.array_equal(view[:, c_lo:ct], ref[:, c_lo:ct])
+    assert np.array_equal(view[:, :c_lo], A[:, :c_lo]) and np.array_equal(view[:, ct:], A[:, ct:])
+    assert np.array_equal(padded[:, k:], A0[:, k:])  # the padding is not written
+
+
+def test_reflection_strips_leave_rows_with_gaps_to_the_loops():
+    """A view whose entries within a row are not adjacent is covered by no strip (the loops take it)."""
+    A0, Vh = _reflect_problem(6, 32, 1, np.float64, 4)
+    A = A0[:, ::2]
+    before = A.copy()
+    assert _strips(A, np.ascontiguousarray(Vh[:, :16]), 1, True) == 0
+    assert np.array_equal(A, before)
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, _REFLECT_STRIP_MIN - 1, _REFLECT_STRIP_MIN, 12, 13, 16, 19, 33])

@@ -14,7 +14,7 @@ from numba.extending import overload, register_jitable
 from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
-from rnndyn.kernels.cpu.intrinsics import fma, opaque, prefer_wide_vectors
+from rnndyn.kernels.cpu.intrinsics import flat_view, fma, opaque, prefer_wide_vectors
 from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_column_sums, tiled_product, tiled_reflect
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
@@ -308,11 +308,11 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
         # into a vectorised loop pays its overlap checks and the set-up of the activation's constants
         # (4-9 % of the step at n = 32, measured). The column sums then take a pass of their own, in the
         # same order, so the same bits.
-        h = H.reshape(n * m)
-        hn = Hn.reshape(n * m)
-        a = A.reshape(n * m)
+        h = flat_view(H)
+        hn = flat_view(Hn)
+        a = flat_view(A)
         if gated:
-            z = Z.reshape(n * m)
+            z = flat_view(Z)
             for j in range(n * m):
                 # which product contraction fuses is fixed: otherwise float32 rounds differently in the
                 # loop's vectorised body and its scalar remainder (see rnndyn.kernels.cpu.intrinsics)
@@ -607,7 +607,7 @@ _REFLECT_STRIP_MIN = 8
 
 @njit(error_model="numpy", inline="always")
 def _reflect_columns(A, Vh, w, j, c0, k):
-    """:func:`_reflect` on columns c0..k-1 of A in plain loops."""
+    """:func:`_reflect_by` on columns c0..k-1 of A in plain loops."""
     n = A.shape[0]
     tau = Vh[j, j]
     for c in range(c0, k):
@@ -637,8 +637,8 @@ def _reflect_columns(A, Vh, w, j, c0, k):
 
 
 @njit(error_model="numpy", inline="always")
-def _reflect_by(A, Vh, w, j, strips):
-    """Apply H_j = I - tau_j v_j v_jᵀ to every column of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
+def _reflect_by(A, Vh, w, j, strips, c_lo, c_hi):
+    """Apply H_j = I - tau_j v_j v_jᵀ to columns c_lo..c_hi-1 of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
 
     Full-width rows (length k, from index 0) rather than the columns that
     matter only: the loops then have one fixed trip count that LLVM vectorises
@@ -655,21 +655,23 @@ def _reflect_by(A, Vh, w, j, strips):
     strip's w in vector registers over all rows and rounds as these loops (the
     16 x 16 QR of a Lyapunov step: 1.9 to 1.45-1.6 µs on an AVX-512 Xeon).
     """
-    k = A.shape[1]
     # strips is a constant where the caller is compiled for one case (the QR below): the plain loops of
     # small k are then compiled without the strips' code around them, which otherwise costs them ~50 %
-    c0 = tiled_reflect(A, Vh, j) if strips else 0
-    if c0 < k:
-        _reflect_columns(A, Vh, w, j, c0, k)
+    c0 = tiled_reflect(A, Vh, j, c_lo, c_hi) if strips else c_lo
+    if c0 < c_hi:
+        _reflect_columns(A, Vh, w, j, c0, c_hi)
 
 
 @njit(cache=True, error_model="numpy")
 def _reflect(A, Vh, w, j):
-    """:func:`_reflect_by`, the strips taken from :data:`_REFLECT_STRIP_MIN` columns on."""
-    _reflect_by(A, Vh, w, j, A.shape[1] >= _REFLECT_STRIP_MIN)
+    """:func:`_reflect_by` on every column, the strips taken from :data:`_REFLECT_STRIP_MIN` columns on."""
+    k = A.shape[1]
+    _reflect_by(A, Vh, w, j, k >= _REFLECT_STRIP_MIN, 0, k)
 
 
-
+#: Columns of a panel of _qr_cols, and of the strips its reflectors are applied to one after another (from
+#: k > _QR_BLOCK on): a strip of A (n x 32 doubles, 32 KB at n = 128) stays in L1 while they pass.
+_QR_BLOCK = 32
 
 #: Bounds on a column's sum of squares inside which _qr_cols computes its norm unscaled.
 _QR_SAFE_LO = 2.0 ** -960
@@ -690,52 +692,84 @@ def _qr_cols(A, Vh, w, rdiag):
     ``Vh`` (n, k) is scratch for the reflectors (below the diagonal of column j:
     v_j, whose leading 1 is implicit; on the diagonal: tau_j), ``w`` (k,) too.
     """
-    # two copies of the QR, each with its reflections inlined (numba IR inlining: LLVM then sees j ≥ 0 and the
-    # loop bounds, which drops index wraparound and part of the set-up of the ~30 short loops of each QR)
-    if A.shape[1] >= _REFLECT_STRIP_MIN:
-        _qr_cols_by(A, Vh, w, rdiag, True)
+    # two copies of the small QR, each with its reflections inlined (numba IR inlining: LLVM then sees j ≥ 0 and
+    # the loop bounds, which drops index wraparound and part of the set-up of the ~30 short loops of each QR);
+    # the blocked QR of larger k is called (in the same function, its code made the small QR up to 2x slower)
+    k = A.shape[1]
+    if k > _QR_BLOCK:
+        _qr_cols_blocked(A, Vh, w, rdiag)
+    elif k >= _REFLECT_STRIP_MIN:
+        _qr_cols_by(A, Vh, w, rdiag, True, False)
     else:
-        _qr_cols_by(A, Vh, w, rdiag, False)
+        _qr_cols_by(A, Vh, w, rdiag, False, False)
+
+
+@njit(cache=True, error_model="numpy")
+def _qr_cols_blocked(A, Vh, w, rdiag):
+    """:func:`_qr_cols` for k > _QR_BLOCK (a function of its own: its code inlined into _qr_cols made the QR of
+    small k up to 2x slower)."""
+    _qr_cols_by(A, Vh, w, rdiag, True, True)
 
 
 @njit(error_model="numpy", inline="always")
-def _qr_cols_by(A, Vh, w, rdiag, strips):
-    """:func:`_qr_cols`, its reflections as :func:`_reflect_by` (``strips``)."""
+def _qr_cols_by(A, Vh, w, rdiag, strips, blocked):
+    """:func:`_qr_cols`, its reflections as :func:`_reflect_by` (``strips``), a panel of _QR_BLOCK columns at
+    a time (``blocked``; else one panel of all k columns).
+
+    Each panel is factored on its own; its reflectors then pass over each strip of _QR_BLOCK columns right of
+    it in turn, and Q is accumulated a strip at a time: a strip stays in L1 while they pass, where whole rows
+    (1 KB at n = 128) would stream from L2 for every reflection. Each column meets the same reflections in the
+    same order as with whole rows, so the bits are those of the unblocked dgeqr2 + dorg2r order. For
+    k ≤ _QR_BLOCK there is one panel and one strip, the rows whole, and ``blocked`` False (a constant after
+    inlining) compiles that case without the panels' loop bookkeeping (about 10 ns of a 2 x 2 QR).
+
+    The code of a reflector is written out here rather than called or inlined: numba's inlining of a function
+    taking arrays kept reference counting (three atomic increments and decrements) in this loop.
+    """
     n, k = A.shape
-    for j in range(k):
-        a0 = A[j, j]
-        sigma = 0.0
-        for i in range(j + 1, n):
-            sigma += A[i, j] * A[i, j]
-        ss = a0 * a0 + sigma
-        if not (_QR_SAFE_LO < ss < _QR_SAFE_HI):
-            # squares near the ends of the float64 range (entries below ~1e-145 or above ~1e145) lose the norm
-            # to underflow or overflow: a scaled norm, and the reflector by division, not by a reciprocal
-            norm = _column_norm(A, j, n)
-            if norm == abs(a0):  # nothing below the diagonal counts: H_j = I
-                tau = 0.0
+    block = _QR_BLOCK if blocked else max(k, 1)
+    for p0 in range(0, k, block):
+        p1 = min(p0 + block, k)
+        for j in range(p0, p1):
+            a0 = A[j, j]
+            sigma = 0.0
+            for i in range(j + 1, n):
+                sigma += A[i, j] * A[i, j]
+            ss = a0 * a0 + sigma
+            if not (_QR_SAFE_LO < ss < _QR_SAFE_HI):
+                # squares near the ends of the float64 range (entries below ~1e-145 or above ~1e145) lose the norm
+                # to underflow or overflow: a scaled norm, and the reflector by division, not by a reciprocal
+                norm = _column_norm(A, j, n)
+                if norm == abs(a0):  # nothing below the diagonal counts: H_j = I
+                    tau = 0.0
+                    rdiag[j] = a0
+                else:
+                    beta = -norm if a0 >= 0.0 else norm
+                    tau = (beta - a0) / beta
+                    den = a0 - beta
+                    for i in range(j + 1, n):
+                        Vh[i, j] = A[i, j] / den
+                    rdiag[j] = beta
+            elif sigma == 0.0:
+                tau = 0.0  # column already triangular: H_j = I
                 rdiag[j] = a0
             else:
+                norm = math.sqrt(a0 * a0 + sigma)
                 beta = -norm if a0 >= 0.0 else norm
                 tau = (beta - a0) / beta
-                den = a0 - beta
+                scale = 1.0 / (a0 - beta)
                 for i in range(j + 1, n):
-                    Vh[i, j] = A[i, j] / den
+                    Vh[i, j] = A[i, j] * scale
                 rdiag[j] = beta
-        elif sigma == 0.0:
-            tau = 0.0  # column already triangular: H_j = I
-            rdiag[j] = a0
-        else:
-            norm = math.sqrt(a0 * a0 + sigma)
-            beta = -norm if a0 >= 0.0 else norm
-            tau = (beta - a0) / beta
-            scale = 1.0 / (a0 - beta)
-            for i in range(j + 1, n):
-                Vh[i, j] = A[i, j] * scale
-            rdiag[j] = beta
-        Vh[j, j] = tau
-        if tau != 0.0 and j + 1 < k:
-            _reflect_by(A, Vh, w, j, strips)
+            Vh[j, j] = tau
+            if tau != 0.0 and j + 1 < p1:
+                # unblocked, whole rows from a literal 0: LLVM then knows where the plain loops start
+                _reflect_by(A, Vh, w, j, strips, p0 if blocked else 0, p1 if blocked else k)
+        for q0 in range(p1, k, block):
+            q1 = min(q0 + block, k)
+            for j in range(p0, p1):
+                if Vh[j, j] != 0.0:
+                    _reflect_by(A, Vh, w, j, strips, q0, q1)
     # Q S = H_0 ⋯ H_{k-1} [S; 0] with S = diag(sign R_jj), accumulated backwards (columns c < j are still
     # ±e_c). Starting from ±e_c negates every value column c goes through, exactly (rounding is symmetric),
     # so this is Q with its columns negated where R_jj < 0, without a strided pass to negate them.
@@ -747,9 +781,12 @@ def _qr_cols_by(A, Vh, w, rdiag, strips):
             if rdiag[i] < 0.0:
                 A[i, i] = -1.0
                 rdiag[i] = -rdiag[i]
-    for j in range(k - 1, -1, -1):
-        if Vh[j, j] != 0.0:
-            _reflect_by(A, Vh, w, j, strips)
+    # a strip at a time; H_j for j ≥ q1 leaves the columns c < q1 as they are (still ±e_c, their w exactly 0)
+    for q0 in range(0, k, block):
+        q1 = min(q0 + block, k)
+        for j in range(q1 - 1, -1, -1):
+            if Vh[j, j] != 0.0:
+                _reflect_by(A, Vh, w, j, strips, q0 if blocked else 0, q1 if blocked else k)
 
 
 @njit(cache=True)
@@ -764,15 +801,40 @@ def _qr_lapack(A, rdiag):
             A[i, j] = -q[i, j] if r[j, j] < 0.0 else q[i, j]
 
 
+@njit(cache=True)
+def _qr_scratch(n, k):
+    """Scratch of :func:`_lyap_reortho` for an (n, k) basis: ``(Qs, Vh, w, rdiag)``.
+
+    ``Vh`` and, where the rows are padded, ``Qs`` are views of the first k columns of (n, k + 8) arrays when
+    a row of k doubles is a multiple of 512 bytes (k = 64, 128, ...) and the QR is blocked: rows 1 KB apart
+    map a strip of columns onto a quarter of L1's sets, which then evicts the strip while the reflectors pass
+    (the 128 x 128 QR: 445 against 210 µs padded). ``Qs`` has no rows where there is no padding.
+    """
+    pad = 8 if k > _QR_BLOCK and k % 64 == 0 else 0
+    Vh = np.empty((n, k + pad))[:, :k]
+    Qs = np.empty((n if pad > 0 else 0, k + pad))[:, :k]
+    return Qs, Vh, np.empty(k), np.empty(k)
+
+
 @njit(cache=True, error_model="numpy")
-def _lyap_reortho(Q, Vh, w, rdiag, use_lapack):
-    """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag).
+def _lyap_reortho(Q, Qs, Vh, w, rdiag, use_lapack):
+    """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag); the scratch from
+    :func:`_qr_scratch` (Q is copied into the padded rows of ``Qs`` where it has any).
 
     Returns True when R's diagonal is NaN or infinite: the tangent vectors have
     diverged, and the trajectory is reported as such.
     """
     if use_lapack:
         _qr_lapack(Q, rdiag)
+    elif Qs.shape[0] > 0:
+        n, k = Q.shape
+        for i in range(n):
+            for c in range(k):
+                Qs[i, c] = Q[i, c]
+        _qr_cols(Qs, Vh, w, rdiag)
+        for i in range(n):
+            for c in range(k):
+                Q[i, c] = Qs[i, c]
     else:
         _qr_cols(Q, Vh, w, rdiag)
     for j in range(rdiag.shape[0]):

@@ -214,3 +214,32 @@ def _prefer_wide_vectors(typingctx):
 @overload(prefer_wide_vectors, inline="always")
 def _prefer_wide_vectors_impl():
     return lambda: _prefer_wide_vectors()
+
+
+@intrinsic
+def flat_view(typingctx, arr):
+    """A 1-D view of all entries of the C-contiguous array ``arr``, in order, that holds no reference.
+
+    ``arr.reshape(arr.size)`` in numba calls the runtime's reshape helper and counts a reference on the
+    array, two atomic operations: about 28 ns per view, which three views in the step of a 32 x 32 block
+    (2.6 µs) paid every step. This view is a plain (pointer, size) with no owner: valid while ``arr`` is,
+    so it must not outlive the function that makes it (never returned or stored).
+    """
+    if not (isinstance(arr, types.Array) and arr.layout == "C" and arr.ndim >= 1):
+        return None
+    flat = arr.copy(ndim=1, layout="C")
+
+    def codegen(context, builder, sig, args):
+        aty = sig.args[0]
+        ary = context.make_array(aty)(context, builder, args[0])
+        out = context.make_array(flat)(context, builder)
+        size = ir.Constant(ir.IntType(64), 1)
+        for extent in cgutils.unpack_tuple(builder, ary.shape, aty.ndim):
+            size = builder.mul(size, extent)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(aty.dtype)))
+        meminfo = ir.Constant(ary.meminfo.type, None)
+        context.populate_array(out, data=ary.data, shape=[size], strides=[itemsize], itemsize=itemsize,
+                               meminfo=meminfo, parent=ir.Constant(ary.parent.type, None))
+        return out._getvalue()
+
+    return flat(arr), codegen

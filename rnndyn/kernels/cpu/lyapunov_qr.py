@@ -15,6 +15,7 @@ from rnndyn.kernels.cpu.common import (
     _lyap_reortho,
     _lyap_store,
     _matmul_small,
+    _qr_scratch,
     _state_and_derivative,
 )
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
@@ -43,9 +44,7 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
     D = np.empty(n)
     Qb = Q[bb].copy()
     P = np.empty((n, k))
-    Vh = np.empty((n, k))
-    w = np.empty(k)
-    rdiag = np.empty(k)
+    Qs, Vh, w, rdiag = _qr_scratch(n, k)
     Sb = S[bb].copy()
     dv = np.int64(-1)
     for s in range(T):
@@ -93,7 +92,7 @@ def _lyapunov_one(bb, h, inputs, alpha, eps, act, gated, M, MT, V, b, Vz, bz, Q,
             dv = t
             break
         if _lyap_is_qr_time(t, transient, total, every):
-            if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
+            if _lyap_reortho(Qb, Qs, Vh, w, rdiag, use_lapack):
                 dv = t
                 break
             _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])

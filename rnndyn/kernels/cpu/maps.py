@@ -32,6 +32,7 @@ from rnndyn.kernels.cpu.common import (
     _lyap_is_qr_time,
     _lyap_reortho,
     _lyap_store,
+    _qr_scratch,
     _record_tangent_norms,
 )
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
@@ -157,9 +158,7 @@ def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, bl
         J = np.empty((n, n))
         Qb = Q[bb].copy()
         P = np.empty((n, k))
-        Vh = np.empty((n, k))
-        w = np.empty(k)
-        rdiag = np.empty(k)
+        Qs, Vh, w, rdiag = _qr_scratch(n, k)
         Sb = S[bb].copy()
         dv = np.int64(-1)
         for s in range(T):
@@ -177,7 +176,7 @@ def _map_lyapunov(h, inputs, rule, jac, p, Q, S, t0, transient, total, every, bl
                 dv = t
                 break
             if _lyap_is_qr_time(t, transient, total, every):
-                if _lyap_reortho(Qb, Vh, w, rdiag, use_lapack):
+                if _lyap_reortho(Qb, Qs, Vh, w, rdiag, use_lapack):
                     dv = t
                     break
                 _lyap_after_qr(t, transient, total, every, Sb, rdiag, blocks[bb], hist[bb])

@@ -286,55 +286,74 @@ def _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c0, vty, vecs, align
 
 def _reflect_codegen(context, builder, sig, args, wide_bytes):
     a_t, v_t = sig.args[:2]
-    A, Vh, j = args
+    A, Vh, j, c_lo, c_hi = args
     ety = context.get_value_type(a_t.dtype)
-    align = a_t.dtype.bitwidth // 8
+    itemsize = a_t.dtype.bitwidth // 8
+    align = itemsize
     i64 = ir.IntType(64)
-    j = context.cast(builder, j, sig.args[2], types.int64)
-    a_data, n, lda = _rows(context, builder, a_t, A)
-    v_data, _, ldv = _rows(context, builder, v_t, Vh)
-    k = lda  # C-contiguous: the row length is the number of columns
+    j, c_lo, c_hi = (context.cast(builder, v, t, types.int64) for v, t in zip((j, c_lo, c_hi), sig.args[2:]))
+    a_data, n, lda, a_unit = _strided_rows(context, builder, a_t, A, itemsize)
+    v_data, _, ldv, v_unit = _strided_rows(context, builder, v_t, Vh, itemsize)
     narrow = ir.VectorType(ety, _lanes(a_t.dtype))
-    strips = []  # (vector type, vectors per strip): the widest first
+    strips = []  # (vector type, vectors per strip): the widest first, each taken while it fits
     if wide_bytes:
-        strips.append((ir.VectorType(ety, _lanes(a_t.dtype, wide_bytes)), REFLECT_VECS))
+        wide = ir.VectorType(ety, _lanes(a_t.dtype, wide_bytes))
+        strips += [(wide, 2 * REFLECT_VECS), (wide, REFLECT_VECS)]
     strips += [(narrow, REFLECT_VECS), (narrow, 1)]
-    end = ir.Constant(i64, 0)
+    # rows whose entries are not adjacent (a strided view) are left to the caller's loops: no strips at all
+    c_hi = builder.select(builder.and_(a_unit, v_unit), c_hi, c_lo)
+    end = c_lo
     for vty, vecs in strips:
         width = ir.Constant(i64, vty.count * vecs)
-        stop = builder.add(end, builder.mul(builder.udiv(builder.sub(k, end), width), width))
+        stop = builder.add(end, builder.mul(builder.udiv(builder.sub(c_hi, end), width), width))
         with cgutils.for_range_slice(builder, end, stop, width) as (c, _):
             _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c, vty, vecs, align)
         end = stop
     return end
 
 
+def _strided_rows(context, builder, aty, val, itemsize):
+    """(data pointer, number of rows, row stride in elements, whether the entries of a row are adjacent) of a
+    2-D array value, C-contiguous or a view of whole rows of a wider array."""
+    ary = context.make_array(aty)(context, builder, val)
+    nrows, _ = cgutils.unpack_tuple(builder, ary.shape, 2)
+    s0, s1 = cgutils.unpack_tuple(builder, ary.strides, 2)
+    size = ir.Constant(s0.type, itemsize)
+    return ary.data, nrows, builder.sdiv(s0, size), builder.icmp_signed("==", s1, size)
+
+
 def _reflect_intrinsic(wide_bytes):
     """The intrinsic :func:`tiled_reflect`, its widest strips of ``wide_bytes`` vectors (None: as the target)."""
 
     @intrinsic
-    def tiled_reflect(typingctx, A, Vh, j):
+    def tiled_reflect(typingctx, A, Vh, j, c_lo, c_hi):
         """Apply the Householder reflection H_j = I - tau_j v_j v_jᵀ (``tau_j = Vh[j, j]``,
-        ``v_j = [1; Vh[j+1:, j]]``) to rows ``j..`` of the whole strips of columns of ``A`` (C-contiguous, one
-        float type); returns the columns it covered, from 0. No bounds are checked.
+        ``v_j = [1; Vh[j+1:, j]]``) to rows ``j..`` of the whole strips of columns ``c_lo..c_hi-1`` of ``A``;
+        returns the end of the columns it covered (from ``c_lo``). No bounds are checked. ``A`` and ``Vh`` are
+        2-D, of one float type, C-contiguous or views of whole rows of wider arrays (a row stride padded
+        away from a multiple of 4 KB keeps the rows of a strip apart in L1); other strides cover nothing.
 
         As ``w = A[j] + sum_i v_i A[i]`` (rows in order), ``w *= tau``, ``A[j] -= w``, ``A[i] -= v_i w``, each
         product and each sum rounded on its own: the arithmetic of :func:`rnndyn.kernels.cpu.common._reflect`'s
         loops, so the columns left to them round the same. A strip's ``w`` stays in vector registers over all
-        rows. The strips: two 512-bit vectors where the target has them, then two 256-bit vectors, then one.
+        rows. The strips: four and two 512-bit vectors where the target has them, then two 256-bit vectors,
+        then one.
 
         One intrinsic for all strips, rather than an ``@njit`` loop over intrinsic strips: a function taking
         the arrays, inlined into the QR's loop, kept its reference counting there (ten atomic operations per
         reflection, slower than the reflection they frame).
         """
-        if not (_tileable(A, Vh) and isinstance(j, types.Integer)):
+        ok = (all(isinstance(a, types.Array) and a.ndim == 2 and a.layout in ("C", "A") and a.dtype == A.dtype
+                  for a in (A, Vh)) and A.dtype in (types.float32, types.float64)
+              and all(isinstance(v, types.Integer) for v in (j, c_lo, c_hi)))
+        if not ok:
             return None
 
         def codegen(context, builder, sig, args):
             wide = wide_vector_bytes() if wide_bytes is None else wide_bytes
             return _reflect_codegen(context, builder, sig, args, wide)
 
-        return types.intp(A, Vh, j), codegen
+        return types.intp(A, Vh, j, c_lo, c_hi), codegen
 
     return tiled_reflect
 
