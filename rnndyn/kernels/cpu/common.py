@@ -682,7 +682,9 @@ _QR_SAFE_HI = 2.0 ** 960
 def _qr_cols(A, Vh, w, rdiag):
     """Householder QR of A (n, k), in place: A <- Q with diag(R) ≥ 0 returned in ``rdiag``.
 
-    Householder (LAPACK dgeqr2 + dorg2r, unblocked) rather than Gram-Schmidt:
+    Householder (the arithmetic of LAPACK's unblocked dgeqr2 + dorg2r, each
+    column meeting the reflections in the same order; for k > _QR_BLOCK they are
+    applied a strip of columns at a time) rather than Gram-Schmidt:
     with ``reortho_every`` > 1 the columns can be badly conditioned, and
     Householder stays orthogonal to machine precision whatever the condition
     number. Each reflector H_j = I - tau_j v_j v_jᵀ (v_j[j] = 1) is applied as
@@ -691,6 +693,8 @@ def _qr_cols(A, Vh, w, rdiag):
     which makes the factorisation unique and equal to the reference's.
     ``Vh`` (n, k) is scratch for the reflectors (below the diagonal of column j:
     v_j, whose leading 1 is implicit; on the diagonal: tau_j), ``w`` (k,) too.
+    A and Vh may be views of the first k columns of wider arrays (see
+    :func:`_qr_scratch`).
     """
     # two copies of the small QR, each with its reflections inlined (numba IR inlining: LLVM then sees j ≥ 0 and
     # the loop bounds, which drops index wraparound and part of the set-up of the ~30 short loops of each QR);
