@@ -13,7 +13,7 @@ from rnndyn.kernels.cpu.common import (
     _sigmoid_f64,
     _tanh_f64,
 )
-from rnndyn.kernels.cpu.intrinsics import opaque, prefer_wide_vectors
+from rnndyn.kernels.cpu.intrinsics import flat_view, opaque, prefer_wide_vectors
 from tests.helpers import host_has_avx2, host_has_avx512
 
 _X = np.concatenate([
@@ -154,3 +154,28 @@ def test_prefer_wide_vectors_widens_the_loops_of_its_caller_only():
         return
     assert "%zmm" in _wide_tanh_loop.inspect_asm(_wide_tanh_loop.signatures[0])
     assert "%zmm" not in _tanh_loop.inspect_asm(_tanh_loop.signatures[0])
+
+
+@njit
+def _through_flat(a):
+    f = flat_view(a)
+    total = f.dtype.type(0)
+    for i in range(f.size):
+        total += f[i]
+        f[i] = f[i] * 2
+    return f.shape[0], total
+
+
+@pytest.mark.parametrize("shape,dtype", [((5,), np.float64), ((3, 7), np.float64), ((2, 3, 4), np.float32),
+                                         ((0, 4), np.float64)])
+def test_flat_view_reads_and_writes_every_entry_in_order(shape, dtype):
+    """flat_view sees the C-contiguous array's entries in order and writes into them (no copy)."""
+    a = np.arange(np.prod(shape), dtype=dtype).reshape(shape)
+    size, total = _through_flat(a)
+    assert size == a.size and total == dtype(np.arange(a.size).sum())
+    np.testing.assert_array_equal(a, 2 * np.arange(a.size, dtype=dtype).reshape(shape))
+
+
+def test_flat_view_refuses_arrays_that_are_not_c_contiguous():
+    with pytest.raises(Exception, match="flat_view"):
+        _through_flat(np.zeros((4, 4))[:, ::2])

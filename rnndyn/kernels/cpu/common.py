@@ -640,20 +640,21 @@ def _reflect_columns(A, Vh, w, j, c0, k):
 def _reflect_by(A, Vh, w, j, strips, c_lo, c_hi):
     """Apply H_j = I - tau_j v_j v_jᵀ to columns c_lo..c_hi-1 of A (rows j..), as w = Aᵀv; A -= tau v wᵀ.
 
-    Full-width rows (length k, from index 0) rather than the columns that
-    matter only: the loops then have one fixed trip count that LLVM vectorises
-    without remainders (faster at small n than skipping columns). This is
-    exact for the columns that matter: each column is updated independently of
-    the others, the columns c < j of the accumulation of Q are still e_c, so
-    their w is exactly 0, and in the factorisation the columns c ≤ j are dead
-    (their reflectors are already in Vh and Q is rebuilt from scratch). The
-    plain loops' w accumulation takes four rows per pass, written as the same
-    left-to-right sum (identical rounding), to keep w in registers across them.
+    The QR passes whole strips of columns, from column 0 where k ≤ _QR_BLOCK,
+    rather than the columns that matter only: the loops then keep one trip
+    count that vectorises without remainders (faster at small n than skipping
+    columns). This is exact for the columns that matter: each column is
+    updated independently of the others, the columns c < j of the accumulation
+    of Q are still e_c, so their w is exactly 0, and in the factorisation the
+    columns c ≤ j are dead (their reflectors are already in Vh and Q is rebuilt
+    from scratch). The plain loops' w accumulation takes four rows per pass,
+    written as the same left-to-right sum (identical rounding), to keep w in
+    registers across them.
 
-    From :data:`_REFLECT_STRIP_MIN` columns on, the whole strips of columns go
-    to :func:`rnndyn.kernels.cpu.tiles.tiled_reflect` instead, which keeps a
-    strip's w in vector registers over all rows and rounds as these loops (the
-    16 x 16 QR of a Lyapunov step: 1.9 to 1.45-1.6 µs on an AVX-512 Xeon).
+    With ``strips``, the whole strips of vectors go to
+    :func:`rnndyn.kernels.cpu.tiles.tiled_reflect` first, which keeps a strip's
+    w in vector registers over all rows and rounds as these loops; the loops
+    take the columns left over.
     """
     # strips is a constant where the caller is compiled for one case (the QR below): the plain loops of
     # small k are then compiled without the strips' code around them, which otherwise costs them ~50 %

@@ -233,7 +233,7 @@ def flat_view(typingctx, arr):
         aty = sig.args[0]
         ary = context.make_array(aty)(context, builder, args[0])
         out = context.make_array(flat)(context, builder)
-        size = ir.Constant(ir.IntType(64), 1)
+        size = context.get_constant(types.intp, 1)
         for extent in cgutils.unpack_tuple(builder, ary.shape, aty.ndim):
             size = builder.mul(size, extent)
         itemsize = context.get_constant(types.intp, context.get_abi_sizeof(context.get_data_type(aty.dtype)))
