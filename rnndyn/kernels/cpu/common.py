@@ -29,9 +29,11 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)  # |x| <= _FLOAT_MAX: x is finite (
 
 
 # tanh in float32 arithmetic (8 lanes per ymm register where the float64 tanh has 4), the method of
-# rnndyn.kernels.vecmath.tanh at float32 precision: tanh(a) = -t / (t + 2), t = expm1(-2a), with
-# -2a = k ln2 + r, expm1(r) by its Taylor polynomial (terms to r^8: truncation < 2^-28 relative on
-# |r| <= ln2/2 + slack), 2^k assembled from bits, numerator and denominator from the exact 1 ∓ 2^k.
+# rnndyn.kernels.vecmath.tanh at float32 precision: -2a = k ln2 - 2 rho, w = -expm1(-2 rho)/2 =
+# rho - rho^2 (1 + rho H(rho)) with H of degree 4 (near-minimax, relative error of w below 2^-31.2
+# on |rho| <= 1.0005 ln2/4), tanh(a) = ((1 - s) + 2s w) / ((1 + s) - 2s w), s = 2^k assembled from bits.
+# The sigmoid keeps its own reduction (-a = k ln2 + r, expm1(r) by its Taylor polynomial to r^8:
+# truncation < 2^-28 relative on |r| <= ln2/2 + slack).
 _F32 = np.float32
 _SHIFTER32 = _F32(12582912.0)  # 1.5 * 2**23: z + it rounds z (|z| < 2**22) to an integer k in the low bits
 _SHIFTER32_BITS = 0x4B400000
@@ -39,17 +41,21 @@ _INV_LN2_32 = _F32(1.4426950408889634)
 _LN2_HI32 = _F32(0.693145751953125)  # 16 significant bits: k * _LN2_HI32 exact for |k| < 2**8
 _LN2_LO32 = _F32(1.4286068203094173e-06)
 _TANH_CLAMP32 = _F32(10.0)  # tanh(10) = 1 - 4e-9 rounds to 1 in float32
-_TANH_TINY32 = _F32(2.0 ** -13)  # below, x**2/3 < 2**-27: tanh(x) rounds to x
 _C3, _C4, _C5 = _F32(1.0 / 6.0), _F32(1.0 / 24.0), _F32(1.0 / 120.0)
 _C6, _C7, _C8 = _F32(1.0 / 720.0), _F32(1.0 / 5040.0), _F32(1.0 / 40320.0)
 _HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
+_M2_INV_LN2_32 = _F32(-2.8853900817779268)  # -2/ln2
+_LN2_HI32_2 = _F32(0.3465728759765625)  # halves of the split above: still exact products
+_LN2_LO32_2 = _F32(7.1430341015470865e-07)
+_H32 = tuple(_F32(v) for v in (-0.6666666519266023, 0.3333318586710347, -0.1333347167714018,
+                               0.04458652705460694, -0.012687426613545808))
 
 
 _SIGMOID_CLAMP32 = _F32(104.0)  # e^-104 < half the least float32 subnormal: sigmoid(-104) rounds to 0
 _ZERO32 = _F32(0.0)
 #: The float32 constants in one tuple, as vecmath.CONSTANTS for float64 (see rnndyn.kernels.cpu.intrinsics).
 _CONSTANTS32 = (_INV_LN2_32, _SHIFTER32, _LN2_HI32, _LN2_LO32, _C3, _C4, _C5, _C6, _C7, _C8, _HALF32, _ONE32,
-                _TWO32, _TANH_CLAMP32, _TANH_TINY32, _SIGMOID_CLAMP32)
+                _TWO32, _TANH_CLAMP32, _M2_INV_LN2_32, _SIGMOID_CLAMP32, _LN2_HI32_2, _LN2_LO32_2) + _H32
 
 
 @register_jitable(error_model="numpy")
@@ -74,16 +80,21 @@ def _pow2_f32(k):
 
 @register_jitable(error_model="numpy")
 def _tanh_f32(x):
-    """tanh of a float32 in float32 arithmetic, within a few float32 ulp; ±0, ±inf and NaN as np.tanh."""
+    """tanh of a float32 in float32 arithmetic, within a few float32 ulp, monotone; ±0, ±inf, NaN and
+    subnormals as np.tanh."""
     c = opaque(_CONSTANTS32)
-    one, two, clamp, tiny = c[11], c[12], c[13], c[14]
+    shifter, half, one, clamp, m2_inv_ln2, ln2_hi_2, ln2_lo_2 = c[1], c[10], c[11], c[13], c[14], c[16], c[17]
+    h0, h1, h2, h3, h4 = c[18], c[19], c[20], c[21], c[22]
     a = abs(x)
     a = clamp if a > clamp else a  # NaN fails the comparison and is kept
-    ki, q = _expm1_reduced_f32(-two * a, c)
-    s = _pow2_f32(ki)
-    sq = s * q
-    t = ((one - s) - sq) / ((one + s) + sq)
-    t = a if a < tiny else t
+    sh = a * m2_inv_ln2 + shifter
+    k = sh - shifter
+    rho = (a + k * ln2_hi_2) + k * ln2_lo_2
+    r2 = rho * rho
+    g = (one + rho * h0) + r2 * ((h1 + rho * h2) + r2 * (h3 + rho * h4))
+    w = rho - r2 * g
+    s2 = _pow2_f32(np.float32(sh).view(np.int32) - (_SHIFTER32_BITS - 1))
+    t = ((one - half * s2) + s2 * w) / ((one + half * s2) - s2 * w)
     return math.copysign(t, x)
 
 
