@@ -208,10 +208,10 @@ def _consecutive_doubles(x0, n):
 
 @pytest.mark.parametrize("loop", [tanh_loop, tanh_loop_fastmath], ids=["plain", "fastmath"])
 def test_tanh_is_monotone(loop):
-    # Every double in a window around each point where the formula changes:
-    # the reduction's k steps at |x| = (j + 1/2) ln2 / 2, the tiny-|x| cut at
-    # 2**-28, the clamp at 20, plus a sorted sample of the range where tanh
-    # saturates. Errors of a few ulp that differ between N and D of the
+    # Every double in a window around each point where the formula changes
+    # (the reduction's k steps at |x| = (j + 1/2) ln2 / 2, the clamp at 20),
+    # around 2**-28 (below it tanh(x) rounds to x) and 1, plus a sorted sample
+    # of the range where tanh saturates. Errors of a few ulp that differ between N and D of the
     # quotient show up here as backward steps although each value is within
     # the ulp bound (a one-division Pade form of exp measured thousands).
     ln2 = math.log(2.0)
