@@ -61,10 +61,9 @@ extended-precision reference rounded to double (2.2 ulp from the unrounded one) 
 Numerator and denominator are functions of the one computed ``w``, each rounded once, so the
 result is monotone in ``x``: a form with two independently rounded parts (a Padé quotient for
 ``exp`` merged into the one division) is cheaper but steps backwards thousands of times along
-consecutive doubles. The sign is put back
-with ``copysign``, so ``tanh(-0.0) = -0.0``. Clamping ``|x|`` at 20 (``tanh(20) = 1 - 8.5e-18``
-rounds to 1) gives ``±inf -> ±1`` and no overflow; NaN fails every comparison, is kept, and
-comes out NaN.
+consecutive doubles. The sign is put back with ``copysign``, so ``tanh(-0.0) = -0.0``.
+Clamping ``|x|`` at 20 (``tanh(20) = 1 - 8.5e-18`` rounds to 1) gives ``±inf -> ±1`` and no
+overflow; NaN fails every comparison, is kept, and comes out NaN.
 
 ``sigmoid``. With ``E = exp(-|x|)`` in ``(0, 1]``: ``1/(1 + E)`` for
 ``x >= 0`` and ``E/(1 + E)`` for ``x < 0``; both numerators are at hand, one is

@@ -77,6 +77,19 @@ def test_tanh_f32_special_values():
     assert _tanh_f32(np.float32(0.5)) == pytest.approx(np.tanh(0.5), rel=1e-6)
 
 
+def test_tanh_f32_is_monotone():
+    # Every float32 in a window around each point where the reduction's k steps (|x| = (j + 1/2) ln2 / 2),
+    # around 1 and the clamp at 10, and a sorted sample of the range where tanh saturates.
+    centres = [(j + 0.5) * np.log(2.0) / 2 for j in range(30)] + [1.0, 10.0]
+    grids = [(np.float32(c).view(np.int32) + np.arange(-20_000, 20_000, dtype=np.int32)).view(np.float32)
+             for c in centres]
+    grids.append(np.sort(np.random.default_rng(3).uniform(0.0, 11.0, 200_000).astype(np.float32)))
+    for x in grids:
+        out = np.empty_like(x)
+        _tanh_loop(x, out)
+        assert np.all(np.diff(out) >= 0), x[1:][np.diff(out) < 0][:5]
+
+
 def test_tanh_of_float64_is_the_float64_tanh():
     from rnndyn.kernels.scalar import tanh
 

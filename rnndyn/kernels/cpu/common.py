@@ -43,7 +43,7 @@ _LN2_LO32 = _F32(1.4286068203094173e-06)
 _TANH_CLAMP32 = _F32(10.0)  # tanh(10) = 1 - 4e-9 rounds to 1 in float32
 _C3, _C4, _C5 = _F32(1.0 / 6.0), _F32(1.0 / 24.0), _F32(1.0 / 120.0)
 _C6, _C7, _C8 = _F32(1.0 / 720.0), _F32(1.0 / 5040.0), _F32(1.0 / 40320.0)
-_HALF32, _ONE32, _TWO32 = _F32(0.5), _F32(1.0), _F32(2.0)
+_HALF32, _ONE32 = _F32(0.5), _F32(1.0)
 _M2_INV_LN2_32 = _F32(-2.8853900817779268)  # -2/ln2
 _LN2_HI32_2 = _F32(0.3465728759765625)  # halves of the split above: still exact products
 _LN2_LO32_2 = _F32(7.1430341015470865e-07)
@@ -55,7 +55,7 @@ _SIGMOID_CLAMP32 = _F32(104.0)  # e^-104 < half the least float32 subnormal: sig
 _ZERO32 = _F32(0.0)
 #: The float32 constants in one tuple, as vecmath.CONSTANTS for float64 (see rnndyn.kernels.cpu.intrinsics).
 _CONSTANTS32 = (_INV_LN2_32, _SHIFTER32, _LN2_HI32, _LN2_LO32, _C3, _C4, _C5, _C6, _C7, _C8, _HALF32, _ONE32,
-                _TWO32, _TANH_CLAMP32, _M2_INV_LN2_32, _SIGMOID_CLAMP32, _LN2_HI32_2, _LN2_LO32_2) + _H32
+                _TANH_CLAMP32, _M2_INV_LN2_32, _SIGMOID_CLAMP32, _LN2_HI32_2, _LN2_LO32_2) + _H32
 
 
 @register_jitable(error_model="numpy")
@@ -83,8 +83,8 @@ def _tanh_f32(x):
     """tanh of a float32 in float32 arithmetic, within a few float32 ulp, monotone; ±0, ±inf, NaN and
     subnormals as np.tanh."""
     c = opaque(_CONSTANTS32)
-    shifter, half, one, clamp, m2_inv_ln2, ln2_hi_2, ln2_lo_2 = c[1], c[10], c[11], c[13], c[14], c[16], c[17]
-    h0, h1, h2, h3, h4 = c[18], c[19], c[20], c[21], c[22]
+    shifter, half, one, clamp, m2_inv_ln2, ln2_hi_2, ln2_lo_2 = c[1], c[10], c[11], c[12], c[13], c[15], c[16]
+    h0, h1, h2, h3, h4 = c[17], c[18], c[19], c[20], c[21]
     a = abs(x)
     a = clamp if a > clamp else a  # NaN fails the comparison and is kept
     sh = a * m2_inv_ln2 + shifter
@@ -107,7 +107,7 @@ def _sigmoid_f32(x):
     E = 2^k (1 + q) scaled by two powers of two so that k down to -150 (|x| up to 104) stays representable.
     """
     c = opaque(_CONSTANTS32)
-    one, clamp = c[11], c[15]
+    one, clamp = c[11], c[14]
     a = abs(x)
     a = clamp if a > clamp else a  # NaN fails the comparison and is kept
     ki, q = _expm1_reduced_f32(-a, c)
