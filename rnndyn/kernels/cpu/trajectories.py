@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from rnndyn.kernels.cpu.common import (
     _FLOAT_MAX,
+    TILE_2D,
     _block_step,
     _block_step_2d,
     _copy_mat,
@@ -24,6 +25,7 @@ from rnndyn.kernels.cpu.common import (
     _preactivations,
     _record_tangent_norms,
     _state_and_derivative,
+    _tile_2d,
 )
 from rnndyn.kernels.params import FASTMATH
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
@@ -38,9 +40,10 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
+def _simulate_steps(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
                     diverged_at, use_blas):
-    """Trajectories b0 .. b0+m-1, integrated together as an (n, m) block, batch innermost."""
+    """Trajectories b0 .. b0+m-1, integrated together as an (n, m) block, batch innermost, a step at a time
+    over the whole block."""
     n = h0.shape[1]
     Bi, T, d = inputs.shape
     fused2d = n == 2 and d == 0 and not gated
@@ -77,6 +80,29 @@ def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, 
         diverged_at[b0 + k] = div[k]
         for i in range(n):
             final[b0 + k, i] = H[i, k]
+
+
+@njit(cache=True, error_model="numpy")
+def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
+                    diverged_at, use_blas):
+    """Trajectories b0 .. b0+m-1: the autonomous 2-D cell in tiles of ``TILE_2D`` states
+    (:func:`_tile_2d`), every other cell, the tiles that meet a non-finite state and the rest of the
+    block a step at a time (:func:`_simulate_steps`)."""
+    n = h0.shape[1]
+    d = inputs.shape[2]
+    k1 = b0
+    if n == 2 and d == 0 and not gated:
+        H = np.empty((2, TILE_2D), final.dtype)
+        chk = np.empty(TILE_2D, final.dtype)
+        while k1 + TILE_2D <= b0 + m:
+            if not _tile_2d(k1, h0, inputs.shape[1], alpha, eps, act, M, b, stride, out, final, diverged_at,
+                            H, chk):
+                _simulate_steps(k1, TILE_2D, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out,
+                                final, diverged_at, use_blas)
+            k1 += TILE_2D
+    if k1 < b0 + m:
+        _simulate_steps(k1, b0 + m - k1, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out,
+                        final, diverged_at, use_blas)
 
 
 @njit(cache=True, parallel=_PARALLEL)
