@@ -154,15 +154,18 @@ def test_block_step_with_tiles_is_the_plain_step(n, m, d):
     assert np.allclose(Hb, Hn, rtol=1e-14, atol=1e-15)
 
 
-def test_mark_diverged_counts_non_finite_sums_only():
-    H = np.ones((2, 5))
-    div = np.full(5, -1, np.int64)
-    acc = np.array([1.0, np.finfo(np.float64).max, -np.finfo(np.float64).max, 2.0, 0.0])
+def test_mark_diverged_marks_columns_with_a_non_finite_entry():
+    big = np.finfo(np.float64).max
+    H = np.ones((2, 6))
+    div = np.full(6, -1, np.int64)
+    acc = np.array([1.0, big, -big, 2.0, 0.0, 2.0])
     assert _mark_diverged(H, acc, div, 3) == 0 and (div == -1).all()
-    acc[[1, 3]] = [np.inf, np.nan]
+    H[0, 1], H[1, 3] = np.inf, np.nan
+    H[:, 5] = 0.75 * big  # finite entries whose sum overflows: not diverged (the NumPy twin tests entries)
+    acc[[1, 3, 5]] = [np.inf, np.nan, np.inf]
     assert _mark_diverged(H, acc, div, 4) == 2
-    assert list(div) == [-1, 4, -1, 4, -1]
-    assert np.isnan(H[:, [1, 3]]).all() and (H[:, [0, 2, 4]] == 1.0).all()
+    assert list(div) == [-1, 4, -1, 4, -1, -1]
+    assert np.isnan(H[:, [1, 3]]).all() and (H[:, [0, 2, 4]] == 1.0).all() and (H[:, 5] == 0.75 * big).all()
 
 
 @njit(fastmath=_FM, error_model="numpy")

@@ -365,13 +365,13 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _mark_diverged(H, acc, div, t):
-    """Mark columns of H whose sum acc[k] = Σ_i H[i, k] is not finite (at step t), and poison them with NaN.
+    """Mark the columns of H that hold a non-finite entry (at step t), and poison them with NaN.
 
-    A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so
-    the column sums check the whole block; the per-column branches run only when
-    one of them is not finite (rare). A diverged trajectory is set to NaN so that
-    a bounded activation cannot turn inf back into a number. Returns the number
-    of diverged columns.
+    A sum is non-finite as soon as one term is (inf - inf and NaN give NaN), so the column sums
+    acc[k] = Σ_i H[i, k] screen the whole block; the per-column branches run only when one of them is not
+    finite (rare), and there the entries decide: a column of finite entries whose sum overflows (entries
+    near the largest double) is not diverged, as in the NumPy twin. A diverged trajectory is set to NaN so
+    that a bounded activation cannot turn inf back into a number. Returns the number of diverged columns.
     """
     n, m = H.shape
     # A count of non-finite sums, not their total: an integer reduction vectorises, while a float
@@ -384,7 +384,10 @@ def _mark_diverged(H, acc, div, t):
     ndiv = 0
     for k in range(m):
         if not math.isfinite(acc[k]) and div[k] < 0:
-            div[k] = t
+            for i in range(n):
+                if not math.isfinite(H[i, k]):
+                    div[k] = t
+                    break
         if div[k] >= 0:
             ndiv += 1
             for i in range(n):
@@ -451,8 +454,8 @@ TILE_2D = 64
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _tile_2d(k0, h0, T, alpha, eps, act, M, b, stride, out, final, diverged_at, H, chk):
-    """States k0 .. k0 + TILE_2D - 1 of the autonomous 2-D cell through all T steps, a tile at a time.
+def _tile_2d(k0, h0, T, alpha, eps, M, b, stride, out, final, diverged_at, H, chk):
+    """States k0 .. k0 + TILE_2D - 1 of the autonomous 2-D tanh cell through all T steps, a tile at a time.
 
     The step is :func:`_block_step_2d`'s, with the same operations (so the same bits), but the tile runs
     every step before the next tile starts: its states stay in L1 and the loop over steps costs nothing
@@ -479,28 +482,16 @@ def _tile_2d(k0, h0, T, alpha, eps, act, M, b, stride, out, final, diverged_at, 
             out[k0 + k, 0, 0] = x[k]
             out[k0 + k, 0, 1] = y[k]
     for t in range(1, T + 1):
-        if act == TANH:
-            for k in range(TILE_2D):
-                xk = x[k]
-                yk = y[k]
-                a0 = m00 * xk + m01 * yk + b0
-                a1 = m10 * xk + m11 * yk + b1
-                u = alpha * xk + eps * _tanh_of(a0)
-                v = alpha * yk + eps * _tanh_of(a1)
-                x[k] = u
-                y[k] = v
-                chk[k] += u + v
-        else:
-            for k in range(TILE_2D):
-                xk = x[k]
-                yk = y[k]
-                a0 = m00 * xk + m01 * yk + b0
-                a1 = m10 * xk + m11 * yk + b1
-                u = alpha * xk + eps * phi(act, a0)
-                v = alpha * yk + eps * phi(act, a1)
-                x[k] = u
-                y[k] = v
-                chk[k] += u + v
+        for k in range(TILE_2D):
+            xk = x[k]
+            yk = y[k]
+            a0 = m00 * xk + m01 * yk + b0
+            a1 = m10 * xk + m11 * yk + b1
+            u = alpha * xk + eps * _tanh_of(a0)
+            v = alpha * yk + eps * _tanh_of(a1)
+            x[k] = u
+            y[k] = v
+            chk[k] += u + v
         if stride > 0 and t % stride == 0:
             r = t // stride
             for k in range(TILE_2D):

@@ -27,7 +27,7 @@ from rnndyn.kernels.cpu.common import (
     _state_and_derivative,
     _tile_2d,
 )
-from rnndyn.kernels.params import FASTMATH
+from rnndyn.kernels.params import FASTMATH, TANH
 from rnndyn.kernels.params import PARALLEL_PRANGE_ONLY as _PARALLEL
 
 _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
@@ -40,69 +40,63 @@ _FASTMATH = set(FASTMATH)  # numba takes a set, not a frozenset
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _simulate_steps(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
+def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
                     diverged_at, use_blas):
-    """Trajectories b0 .. b0+m-1, integrated together as an (n, m) block, batch innermost, a step at a time
-    over the whole block."""
+    """Trajectories b0 .. b0+m-1, batch innermost: the autonomous 2-D tanh cell in tiles of ``TILE_2D``
+    states (:func:`_tile_2d`); every other cell, a tile that meets a non-finite state and the rest of the
+    block as (n, count) blocks, a step at a time over the whole block."""
     n = h0.shape[1]
     Bi, T, d = inputs.shape
     fused2d = n == 2 and d == 0 and not gated
+    tiled = fused2d and act == TANH
     dt = final.dtype
-    H = np.empty((n, m), dt)
-    Hn = np.empty((n, m), dt)
-    A = np.empty((n, m), dt)
-    Z = np.empty((n if gated else 0, m), dt)
-    X = np.empty((d, m), dt)
-    acc = np.empty(m, dt)
-    div = np.full(m, -1, np.int64)
-    for k in range(m):
-        for i in range(n):
-            H[i, k] = h0[b0 + k, i]
-    if stride > 0:
-        for k in range(m):
+    Ht = np.empty((2, TILE_2D if tiled else 0), dt)
+    chk = np.empty(TILE_2D if tiled else 0, dt)
+    end = b0 + m
+    k0 = b0
+    while k0 < end:
+        if tiled:
+            while end - k0 >= TILE_2D and _tile_2d(k0, h0, T, alpha, eps, M, b, stride, out, final, diverged_at,
+                                                   Ht, chk):
+                k0 += TILE_2D
+            if k0 >= end:
+                break
+        count = TILE_2D if tiled and end - k0 >= TILE_2D else end - k0
+        # The step-by-step path, written once: numba re-optimises a callee's code in every caller that links
+        # it, so a function of its own between here and the block step cost 2-5 s more of a cold compile.
+        H = np.empty((n, count), dt)
+        Hn = np.empty((n, count), dt)
+        A = np.empty((n, count), dt)
+        Z = np.empty((n if gated else 0, count), dt)
+        X = np.empty((d, count), dt)
+        acc = np.empty(count, dt)
+        div = np.full(count, -1, np.int64)
+        for k in range(count):
             for i in range(n):
-                out[b0 + k, 0, i] = H[i, k]
-    for t in range(1, T + 1):
-        if d > 0:
-            _gather_inputs(inputs, X, b0, t - 1)
-        if fused2d:
-            _block_step_2d(H, Hn, alpha, eps, act, M, b, acc)
-        else:
-            _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas, acc)
-        H, Hn = Hn, H
-        _mark_diverged(H, acc, div, t)
-        if stride > 0 and t % stride == 0:
-            r = t // stride
-            for k in range(m):
+                H[i, k] = h0[k0 + k, i]
+        if stride > 0:
+            for k in range(count):
                 for i in range(n):
-                    out[b0 + k, r, i] = H[i, k]
-    for k in range(m):
-        diverged_at[b0 + k] = div[k]
-        for i in range(n):
-            final[b0 + k, i] = H[i, k]
-
-
-@njit(cache=True, error_model="numpy")
-def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out, final,
-                    diverged_at, use_blas):
-    """Trajectories b0 .. b0+m-1: the autonomous 2-D cell in tiles of ``TILE_2D`` states
-    (:func:`_tile_2d`), every other cell, the tiles that meet a non-finite state and the rest of the
-    block a step at a time (:func:`_simulate_steps`)."""
-    n = h0.shape[1]
-    d = inputs.shape[2]
-    k1 = b0
-    if n == 2 and d == 0 and not gated:
-        H = np.empty((2, TILE_2D), final.dtype)
-        chk = np.empty(TILE_2D, final.dtype)
-        while k1 + TILE_2D <= b0 + m:
-            if not _tile_2d(k1, h0, inputs.shape[1], alpha, eps, act, M, b, stride, out, final, diverged_at,
-                            H, chk):
-                _simulate_steps(k1, TILE_2D, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out,
-                                final, diverged_at, use_blas)
-            k1 += TILE_2D
-    if k1 < b0 + m:
-        _simulate_steps(k1, b0 + m - k1, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, stride, out,
-                        final, diverged_at, use_blas)
+                    out[k0 + k, 0, i] = H[i, k]
+        for t in range(1, T + 1):
+            if d > 0:
+                _gather_inputs(inputs, X, k0, t - 1)
+            if fused2d:
+                _block_step_2d(H, Hn, alpha, eps, act, M, b, acc)
+            else:
+                _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_blas, acc)
+            H, Hn = Hn, H
+            _mark_diverged(H, acc, div, t)
+            if stride > 0 and t % stride == 0:
+                r = t // stride
+                for k in range(count):
+                    for i in range(n):
+                        out[k0 + k, r, i] = H[i, k]
+        for k in range(count):
+            diverged_at[k0 + k] = div[k]
+            for i in range(n):
+                final[k0 + k, i] = H[i, k]
+        k0 += count
 
 
 @njit(cache=True, parallel=_PARALLEL)
