@@ -460,7 +460,7 @@ def _tile_2d(k0, h0, T, alpha, eps, M, b, stride, out, final, diverged_at, H, ch
     The step is :func:`_block_step_2d`'s, with the same operations (so the same bits), but the tile runs
     every step before the next tile starts: its states stay in L1 and the loop over steps costs nothing
     per state, where the step-by-step pass over a whole block streams the block through L2 every step
-    (20 % of the grid's time, measured). The divergence check is amortised: each state's column sums
+    (10-20 % of the grid's time, measured). The divergence check is amortised: each state's column sums
     are added into ``chk`` (non-finite once any one of them is: inf and NaN absorb every finite term,
     inf - inf is NaN), and only at the end is the tile tested. Returns False, having stored nothing but
     records that the caller will overwrite, when a sum was not finite or ``chk`` overflowed: the caller
