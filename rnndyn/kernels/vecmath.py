@@ -49,8 +49,8 @@ rounding). ``w = -expm1(-2 rho)/2 = rho - rho**2 (1 + rho H(rho))``, ``H`` of de
 near-minimax for the relative error of ``w`` (below ``2**-55.1``), evaluated by Estrin's scheme.
 With ``s = 2**k`` and ``t = expm1(-2a) = (s - 1) - 2s w``,
 ``tanh(a) = -t / (t + 2) = ((1 - s) + 2s w) / ((1 + s) - 2s w)``, numerator and denominator
-formed from the exact ``1 - s`` and ``1 + s`` (``2s`` is assembled directly, ``(1 ∓ s)`` as
-``1 ∓ 2s/2``). For ``k = 0`` (``|x| < 0.17``) the numerator is ``2w`` itself, with no
+formed from the exact ``1 - s`` and ``1 + s`` (``s`` and ``2s`` are assembled from bits, so
+``2s w`` is exact). For ``k = 0`` (``|x| < 0.17``) the numerator is ``2w`` itself, with no
 cancellation (that is why ``expm1`` and not ``exp``), and tiny or subnormal ``x`` come out as
 ``x`` exactly (``w = a``, the denominator rounds to 2). Each of numerator, denominator and
 quotient rounds once; for ``a >= 0.35`` an error in ``E = e^{-2a}`` reaches tanh damped
@@ -319,7 +319,7 @@ def _half_expm1_neg2(rho, c):
 @register_jitable(error_model="numpy")
 def _tanh(x, c):
     """:func:`tanh` with its constants from ``c`` (:data:`CONSTANTS`)."""
-    half, one, m2_inv_ln2, clamp, ln2_hi_2, ln2_lo_2 = c[14], c[15], c[16], c[17], c[18], c[22]
+    one, m2_inv_ln2, clamp, ln2_hi_2, ln2_lo_2 = c[15], c[16], c[17], c[18], c[22]
     shifter = c[1]
     a = abs(x)
     # Clamp first: tanh(20) rounds to 1 (2 e**-40 < 2**-54), 2**k stays normal, inf gives 1. NaN fails
@@ -331,12 +331,15 @@ def _tanh(x, c):
     k = shifted - shifter
     rho = (a + k * ln2_hi_2) + k * ln2_lo_2
     w = _half_expm1_neg2(rho, c)
-    s2 = _pow2(shifted, 1)
     # With s = 2**k and q = expm1(-2 rho) = -2w: expm1(-2a) = (s - 1) + s q, and
     # tanh(a) = -expm1(-2a) / (expm1(-2a) + 2) = ((1 - s) + 2s w) / ((1 + s) - 2s w), numerator and
     # denominator from the exact 1 - s, 1 + s. For k = 0 (|x| < 0.17) the numerator is 2w itself: no
     # cancellation, and tiny or subnormal x come out as x (w = rho = a, the denominator rounds to 2).
-    y = ((one - half * s2) + s2 * w) / ((one + half * s2) - s2 * w)
+    # s and 2s are both assembled from bits (integer operations), and 2s w is exact, so whether it is fused
+    # into the sums or not the bits are the same; a vectorised loop keeps one multiplication.
+    s = _pow2(shifted, 0)
+    s2w = _pow2(shifted, 1) * w
+    y = ((one - s) + s2w) / ((one + s) - s2w)
     return math.copysign(y, x)
 
 

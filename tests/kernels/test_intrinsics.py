@@ -15,7 +15,7 @@ from rnndyn.kernels.cpu.common import (
     _sigmoid_f64,
     _tanh_f64,
 )
-from rnndyn.kernels.cpu.intrinsics import flat_view, opaque, prefer_wide_vectors
+from rnndyn.kernels.cpu.intrinsics import flat_view, opaque, prefer_wide_vectors, rounded_product
 from tests.helpers import host_has_avx2, host_has_avx512
 
 _X = np.concatenate([
@@ -137,6 +137,40 @@ def test_fma_rounds_once():
     f32 = np.float32
     got = fused(f32(1.0 + 2.0 ** -12), f32(1.0 - 2.0 ** -12), f32(-1.0))
     assert isinstance(got, float) and got == -(2.0 ** -24)
+
+
+@njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
+def _sum_of_products(a, b, c, out):
+    for i in range(a.size):
+        out[i] = c[i] + rounded_product(a[i], b[i])
+
+
+@njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
+def _contracted(a, b, c, out):
+    for i in range(a.size):
+        out[i] = c[i] + a[i] * b[i]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rounded_product_is_never_fused_into_a_sum(dtype):
+    """Under FMA contraction c + a b becomes fma(a, b, c) (one rounding); c + rounded_product(a, b) keeps the
+    product's own rounding, in the loop's vectorised body and its scalar remainder alike (a size of 37)."""
+    from rnndyn.kernels.cpu.intrinsics import rounded_product as rp
+    from rnndyn.kernels.cpu.intrinsics import target_features
+
+    bits = np.finfo(dtype).nmant + 1
+    e = dtype(2.0 ** -(bits // 2 + 1))
+    a = np.full(37, 1 + e, dtype)
+    b = np.full(37, 1 - e, dtype)
+    c = np.full(37, -1, dtype)
+    two, one = np.empty_like(a), np.empty_like(a)
+    _sum_of_products(a, b, c, two)
+    _contracted(a, b, c, one)
+    # (1 + e)(1 - e) = 1 - e² rounds to 1 on its own, so the sum is 0; fused, the sum is -e² exactly.
+    assert np.all(two == 0)
+    if "+fma" in target_features():  # the contrast: the plain expression is fused where the target can
+        assert np.all(one == -(e * e))
+    assert rp(2.0, 3.0) == 6.0  # Python: a plain product
 
 
 @njit(fastmath=_FASTMATH, error_model="numpy", cache=False)

@@ -118,6 +118,46 @@ def _fma_impl(a, b, c):
     return None
 
 
+def rounded_product(a, b):
+    """``a * b`` rounded on its own: never fused with a sum that uses it (called from Python, ``a * b``).
+
+    Parameters
+    ----------
+    a, b : float
+        Of one float type.
+
+    Notes
+    -----
+    numba marks every floating-point operation of a kernel compiled with FMA contraction as contractable,
+    unless the operation carries fast-math flags already (``numba.core.fastmathpass``). This product carries
+    ``nsz`` alone (no effect on a product), so LLVM must round it before a sum adds it: ``h + ε t`` stays one
+    multiplication and one addition, where LLVM would otherwise fuse it into ``fma(ε, t, h)`` and round
+    once. That keeps the bits of the cells' update ``α h + ε t``, which the kernels contract as
+    ``fma(α, h, ε t)``, when α = 1 is dropped from it, and leaves the addition to the adder pipes, which
+    the multiply-add pipes of a tanh-bound loop need more.
+    """
+    return a * b
+
+
+@intrinsic
+def _rounded_product(typingctx, a, b):
+    if not (isinstance(a, types.Float) and a == b):
+        return None
+    sig = a(a, b)
+
+    def codegen(context, builder, sig, args):
+        return builder.fmul(args[0], args[1], flags=("nsz",))
+
+    return sig, codegen
+
+
+@overload(rounded_product)
+def _rounded_product_impl(a, b):
+    if isinstance(a, types.Float) and a == b:
+        return lambda a, b: _rounded_product(a, b)
+    return None
+
+
 def _hidden(builder, value):
     """``value`` through an empty inline-assembly statement (same register in and out)."""
     if _FLOAT_REGISTER is None:
