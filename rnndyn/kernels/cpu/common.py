@@ -330,9 +330,6 @@ def _block_step(H, Hn, A, Z, X, alpha, eps, act, gated, M, V, b, Vz, bz, use_bla
                 # which product contraction fuses is fixed: otherwise float32 rounds differently in the
                 # loop's vectorised body and its scalar remainder (see rnndyn.kernels.cpu.intrinsics)
                 hn[j] = fma(alpha, h[j], eps * (_sigmoid_of(z[j]) * _tanh_of(a[j])))
-        elif act == TANH and alpha == 1.0:
-            for j in range(n * m):  # the same bits as below, one multiplication fewer (see _tile_2d)
-                hn[j] = h[j] + rounded_product(eps, _tanh_of(a[j]))
         elif act == TANH:
             for j in range(n * m):
                 hn[j] = alpha * h[j] + eps * _tanh_of(a[j])

@@ -1,5 +1,6 @@
 """LLVM-level tools for the CPU kernels' vectorised loops: constants LLVM cannot see through, a fused
-multiply-add whose place in the expression is fixed, and 512-bit vectors where the target has them.
+multiply-add whose place in the expression is fixed, a product that is never fused, and 512-bit vectors
+where the target has them.
 
 Opaque constants (:func:`opaque`)
 ---------------------------------
@@ -39,6 +40,14 @@ remainder: in the float32 gated cell, ``alpha*h + eps*(sigmoid(z)*tanh(a))``
 rounded differently for about 5 % of entries, so that a trajectory's bits
 depended on where in the batch it sat. :func:`fma` is ``llvm.fma``: one
 rounding, in the place written, in both.
+
+A product rounded on its own (:func:`rounded_product`)
+-----------------------------------------------------
+The converse of :func:`fma`: ``c + rounded_product(a, b)`` is a multiplication
+and an addition, each rounded, whatever the contraction flags. The cells'
+update ``alpha h + eps t`` contracts to ``fma(alpha, h, eps t)``; for alpha = 1
+that is ``h + rounded_product(eps, t)``, the same bits with one multiplication
+fewer on the pipes a tanh-bound loop is short of.
 
 512-bit vectors (:func:`wide_vector_bytes`, :func:`prefer_wide_vectors`)
 -------------------------------------------------------------------------
