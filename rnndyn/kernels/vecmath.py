@@ -335,8 +335,8 @@ def _tanh(x, c):
     # tanh(a) = -expm1(-2a) / (expm1(-2a) + 2) = ((1 - s) + 2s w) / ((1 + s) - 2s w), numerator and
     # denominator from the exact 1 - s, 1 + s. For k = 0 (|x| < 0.17) the numerator is 2w itself: no
     # cancellation, and tiny or subnormal x come out as x (w = rho = a, the denominator rounds to 2).
-    # s and 2s are both assembled from bits (integer operations), and 2s w is exact, so whether it is fused
-    # into the sums or not the bits are the same; a vectorised loop keeps one multiplication.
+    # s and 2s are both assembled from bits (integer operations) rather than s as 2s / 2, one multiplication
+    # fewer; 2s w is exact, so the bits are the same whether it is fused into the sums or not.
     s = _pow2(shifted, 0)
     s2w = _pow2(shifted, 1) * w
     y = ((one - s) + s2w) / ((one + s) - s2w)

@@ -15,7 +15,7 @@ from rnndyn.kernels.cpu.common import (
     _sigmoid_f64,
     _tanh_f64,
 )
-from rnndyn.kernels.cpu.intrinsics import flat_view, opaque, prefer_wide_vectors, rounded_product
+from rnndyn.kernels.cpu.intrinsics import flat_view, opaque, prefer_wide_vectors, rounded_product, target_features
 from tests.helpers import host_has_avx2, host_has_avx512
 
 _X = np.concatenate([
@@ -155,9 +155,6 @@ def _contracted(a, b, c, out):
 def test_rounded_product_is_never_fused_into_a_sum(dtype):
     """Under FMA contraction c + a b becomes fma(a, b, c) (one rounding); c + rounded_product(a, b) keeps the
     product's own rounding, in the loop's vectorised body and its scalar remainder alike (a size of 37)."""
-    from rnndyn.kernels.cpu.intrinsics import rounded_product as rp
-    from rnndyn.kernels.cpu.intrinsics import target_features
-
     bits = np.finfo(dtype).nmant + 1
     e = dtype(2.0 ** -(bits // 2 + 1))
     a = np.full(37, 1 + e, dtype)
@@ -170,7 +167,7 @@ def test_rounded_product_is_never_fused_into_a_sum(dtype):
     assert np.all(two == 0)
     if "+fma" in target_features():  # the contrast: the plain expression is fused where the target can
         assert np.all(one == -(e * e))
-    assert rp(2.0, 3.0) == 6.0  # Python: a plain product
+    assert rounded_product(2.0, 3.0) == 6.0  # Python: a plain product
 
 
 @njit(fastmath=_FASTMATH, error_model="numpy", cache=False)
