@@ -29,6 +29,8 @@ from rnndyn.kernels.cpu.tiles import (
     tiled_column_sums,
     tiled_product,
     tiled_reflect,
+    tiled_reflect_run,
+    tiled_reflect_run_backward,
     tiled_reflect_wide,
 )
 from rnndyn.kernels.params import FASTMATH, TANH
@@ -306,6 +308,44 @@ def test_reflection_strips_of_a_column_range_and_of_padded_rows(n, k, pad, wide,
     assert np.array_equal(view[:, c_lo:ct], ref[:, c_lo:ct])
     assert np.array_equal(view[:, :c_lo], A[:, :c_lo]) and np.array_equal(view[:, ct:], A[:, ct:])
     assert np.array_equal(padded[:, k:], A0[:, k:])  # the padding is not written
+
+
+@njit(error_model="numpy")
+def _run(A, Vh, j_lo, j_hi, backward, c_lo, c_hi):
+    if backward:
+        return tiled_reflect_run_backward(A, Vh, j_lo, j_hi, c_lo, c_hi)
+    return tiled_reflect_run(A, Vh, j_lo, j_hi, c_lo, c_hi)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 70), pad=st.sampled_from([0, 8]),
+       dtype=st.sampled_from([np.float64, np.float32]), backward=st.booleans(), data=st.data())
+def test_a_run_of_reflections_rounds_as_one_after_another(n, k, pad, dtype, backward, data):
+    """tiled_reflect_run (each row's update and the next reflector's sum in one pass) gives the bits of the
+    plain reflections applied one after another, ascending or descending, signed zeros included; reflectors
+    with tau = 0 are skipped (H_j = I); columns outside [c_lo, c_hi) and the padding are not written."""
+    j_lo = data.draw(st.integers(0, n - 1))
+    j_hi = data.draw(st.integers(j_lo, n))
+    c_lo = data.draw(st.integers(0, k))
+    c_hi = data.draw(st.integers(c_lo, k))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    A0 = (rng.normal(size=(n, k + pad)) * 10.0 ** rng.integers(-3, 4, size=(n, k + pad))).astype(dtype)
+    A0[rng.random(A0.shape) < 0.05] = -0.0
+    Vh = np.ascontiguousarray(rng.normal(size=(n, n)).astype(dtype) * dtype(0.3))
+    for j in range(n):
+        Vh[j, j] = dtype(0.0) if rng.random() < 0.2 else dtype(1.0 + rng.random())
+    ref = A0[:, :k].copy(order="C")
+    for j in (range(j_hi - 1, j_lo - 1, -1) if backward else range(j_lo, j_hi)):
+        if Vh[j, j] != 0.0:
+            _plain_reflect(ref, Vh, j)
+    padded = A0.copy()
+    view = padded[:, :k]
+    ct = _run(view, Vh, j_lo, j_hi, backward, c_lo, c_hi)
+    assert c_lo <= ct <= c_hi and c_hi - ct < _lanes(from_dtype(np.dtype(dtype)))
+    assert np.array_equal(view[:, c_lo:ct], ref[:, c_lo:ct])
+    assert np.array_equal(np.signbit(view[:, c_lo:ct]), np.signbit(ref[:, c_lo:ct]))
+    assert np.array_equal(view[:, :c_lo], A0[:, :c_lo]) and np.array_equal(view[:, ct:k], A0[:, ct:k])
+    assert np.array_equal(padded[:, k:], A0[:, k:])
 
 
 def test_reflection_strips_leave_rows_with_gaps_to_the_loops():

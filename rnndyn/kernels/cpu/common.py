@@ -15,7 +15,14 @@ from numba.np.linalg import _LAPACK, _dummy_liveness_func, ensure_lapack
 
 from rnndyn.kernels import vecmath
 from rnndyn.kernels.cpu.intrinsics import flat_view, fma, opaque, prefer_wide_vectors, rounded_product
-from rnndyn.kernels.cpu.tiles import tiled_affine, tiled_column_sums, tiled_product, tiled_reflect
+from rnndyn.kernels.cpu.tiles import (
+    tiled_affine,
+    tiled_column_sums,
+    tiled_product,
+    tiled_reflect,
+    tiled_reflect_run,
+    tiled_reflect_run_backward,
+)
 from rnndyn.kernels.params import FASTMATH, RELU, SIGMOID, TANH
 from rnndyn.kernels.scalar import column_norm as _column_norm
 from rnndyn.kernels.scalar import dphi, phi, sech2_of_exp, sigmoid, tanh
@@ -755,6 +762,23 @@ def _reflect_by(A, Vh, w, j, strips, c_lo, c_hi):
         _reflect_columns(A, Vh, w, j, c0, c_hi)
 
 
+@njit(error_model="numpy", inline="always")
+def _reflect_run(A, Vh, w, j_lo, j_hi, backward, strips, c_lo, c_hi):
+    """:func:`_reflect_by` for j = j_lo .. j_hi - 1 (descending if ``backward``), skipping tau_j = 0: the
+    whole strips as one :func:`rnndyn.kernels.cpu.tiles.tiled_reflect_run` (a pass over the rows per
+    reflection instead of two, the same bits), the columns left over reflection by reflection."""
+    if strips:
+        c0 = tiled_reflect_run_backward(A, Vh, j_lo, j_hi, c_lo, c_hi) if backward else \
+            tiled_reflect_run(A, Vh, j_lo, j_hi, c_lo, c_hi)
+    else:
+        c0 = c_lo
+    if c0 < c_hi:
+        for r in range(j_hi - j_lo):
+            j = j_hi - 1 - r if backward else j_lo + r
+            if Vh[j, j] != 0.0:
+                _reflect_columns(A, Vh, w, j, c0, c_hi)
+
+
 @njit(cache=True, error_model="numpy")
 def _reflect(A, Vh, w, j):
     """:func:`_reflect_by` on every column, the strips taken from :data:`_REFLECT_STRIP_MIN` columns on."""
@@ -863,10 +887,7 @@ def _qr_cols_by(A, Vh, w, rdiag, strips, blocked):
                 # unblocked, whole rows from a literal 0: LLVM then knows where the plain loops start
                 _reflect_by(A, Vh, w, j, strips, p0 if blocked else 0, p1 if blocked else k)
         for q0 in range(p1, k, block):
-            q1 = min(q0 + block, k)
-            for j in range(p0, p1):
-                if Vh[j, j] != 0.0:
-                    _reflect_by(A, Vh, w, j, strips, q0, q1)
+            _reflect_run(A, Vh, w, p0, p1, False, strips, q0, min(q0 + block, k))
     # Q S = H_0 ⋯ H_{k-1} [S; 0] with S = diag(sign R_jj), accumulated backwards (columns c < j are still
     # ±e_c). Starting from ±e_c negates every value column c goes through, exactly (rounding is symmetric),
     # so this is Q with its columns negated where R_jj < 0, without a strided pass to negate them.
@@ -881,9 +902,7 @@ def _qr_cols_by(A, Vh, w, rdiag, strips, blocked):
     # a strip at a time; H_j for j ≥ q1 leaves the columns c < q1 as they are (still ±e_c, their w exactly 0)
     for q0 in range(0, k, block):
         q1 = min(q0 + block, k)
-        for j in range(q1 - 1, -1, -1):
-            if Vh[j, j] != 0.0:
-                _reflect_by(A, Vh, w, j, strips, q0 if blocked else 0, q1 if blocked else k)
+        _reflect_run(A, Vh, w, 0, q1, True, strips, q0 if blocked else 0, q1 if blocked else k)
 
 
 @njit(cache=True)

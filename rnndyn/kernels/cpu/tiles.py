@@ -285,6 +285,118 @@ def _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c0, vty, vecs, align
                           align=align)
 
 
+def _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backward, c0, vty, vecs, align):
+    """Emit H_j for every j of [j_lo, j_hi) (descending if ``backward``, a Python bool) applied to the strip of
+    ``vecs`` vectors of A from column c0 (see :func:`tiled_reflect_run`)."""
+    i64 = ir.IntType(64)
+    lanes = vty.count
+    one = ir.Constant(i64, 1)
+    zero_f = ir.Constant(vty.element, 0.0)
+
+    def row_ptrs(i):
+        row = builder.add(builder.mul(i, lda), c0)
+        return [_vector_at(builder, a_data, builder.add(row, ir.Constant(i64, v * lanes)), vty) for v in range(vecs)]
+
+    def v_scalar(i, j):
+        return builder.load(builder.gep(v_data, [builder.add(builder.mul(i, ldv), j)]))
+
+    w = [cgutils.alloca_once(builder, vty) for _ in range(vecs)]
+    wn = [cgutils.alloca_once(builder, vty) for _ in range(vecs)]
+    have = cgutils.alloca_once_value(builder, ir.Constant(ir.IntType(1), 0))
+    count = builder.sub(j_hi, j_lo)
+    with cgutils.for_range(builder, count) as loop:
+        r = loop.index
+        j = builder.sub(builder.sub(j_hi, one), r) if backward else builder.add(j_lo, r)
+        first = builder.add(j, one)
+        tau_s = v_scalar(j, j)
+        with builder.if_else(builder.fcmp_ordered("==", tau_s, zero_f)) as (skip, apply):
+            with skip:
+                builder.store(ir.Constant(ir.IntType(1), 0), have)  # H_j = I: the next w from scratch
+            with apply:
+                head = row_ptrs(j)
+                with builder.if_then(builder.not_(builder.load(have))):
+                    # w = A[j] + sum_{i > j} v_i A[i], rows in order (tiled_reflect's first pass)
+                    for v, p in enumerate(head):
+                        builder.store(builder.load(p, align=align), w[v])
+                    with cgutils.for_range_slice(builder, first, n, one) as (i, _):
+                        vi = _broadcast(builder, v_scalar(i, j), vty)
+                        for v, p in enumerate(row_ptrs(i)):
+                            builder.store(builder.fadd(builder.load(w[v]), builder.fmul(vi, builder.load(p, align=align))),
+                                          w[v])
+                tau = _broadcast(builder, tau_s, vty)
+                for v, p in enumerate(head):
+                    wv = builder.fmul(builder.load(w[v]), tau)
+                    builder.store(wv, w[v])
+                    builder.store(builder.fsub(builder.load(p, align=align), wv), p, align=align)
+                more = builder.icmp_signed("<", builder.add(r, one), count)
+                with builder.if_else(more) as (fused, last):
+                    with fused:
+                        # A[i] -= v_i w for the rows after j, and the next reflector's w from the rows as they
+                        # are stored: its sum runs over its rows in the same order as on a pass of its own
+                        jn = builder.sub(j, one) if backward else first
+                        if backward:
+                            # row j - 1 is not H_j's: the next sum starts there, then takes row j, updated above
+                            vj = _broadcast(builder, v_scalar(j, jn), vty)
+                            for v, (pp, ph) in enumerate(zip(row_ptrs(jn), head)):
+                                builder.store(builder.fadd(builder.load(pp, align=align),
+                                                           builder.fmul(vj, builder.load(ph, align=align))), wn[v])
+                            rows_from = first
+                        else:
+                            # the first row after j is the next reflector's own: its sum starts with it
+                            vi = _broadcast(builder, v_scalar(first, j), vty)
+                            for v, p in enumerate(row_ptrs(first)):
+                                a = builder.fsub(builder.load(p, align=align), builder.fmul(vi, builder.load(w[v])))
+                                builder.store(a, p, align=align)
+                                builder.store(a, wn[v])
+                            rows_from = builder.add(first, one)
+                        with cgutils.for_range_slice(builder, rows_from, n, one) as (i, _):
+                            vi = _broadcast(builder, v_scalar(i, j), vty)
+                            vn = _broadcast(builder, v_scalar(i, jn), vty)
+                            for v, p in enumerate(row_ptrs(i)):
+                                a = builder.fsub(builder.load(p, align=align), builder.fmul(vi, builder.load(w[v])))
+                                builder.store(a, p, align=align)
+                                builder.store(builder.fadd(builder.load(wn[v]), builder.fmul(vn, a)), wn[v])
+                        for v in range(vecs):
+                            builder.store(builder.load(wn[v]), w[v])
+                        builder.store(ir.Constant(ir.IntType(1), 1), have)
+                    with last:
+                        with cgutils.for_range_slice(builder, first, n, one) as (i, _):
+                            vi = _broadcast(builder, v_scalar(i, j), vty)
+                            for v, p in enumerate(row_ptrs(i)):
+                                builder.store(builder.fsub(builder.load(p, align=align),
+                                                           builder.fmul(vi, builder.load(w[v]))), p, align=align)
+
+
+def _reflect_run_codegen(context, builder, sig, args, wide_bytes, backward):
+    a_t, v_t = sig.args[:2]
+    A, Vh, j_lo, j_hi, c_lo, c_hi = args
+    ety = context.get_value_type(a_t.dtype)
+    itemsize = a_t.dtype.bitwidth // 8
+    i64 = ir.IntType(64)
+    j_lo, j_hi, c_lo, c_hi = (context.cast(builder, v, t, types.int64)
+                              for v, t in zip((j_lo, j_hi, c_lo, c_hi), sig.args[2:]))
+    a_data, n, lda, a_unit = _strided_rows(context, builder, a_t, A, itemsize)
+    v_data, _, ldv, v_unit = _strided_rows(context, builder, v_t, Vh, itemsize)
+    c_hi = builder.select(builder.and_(a_unit, v_unit), c_hi, c_lo)
+    end = c_lo
+    for vty, vecs in _reflect_strips(ety, a_t.dtype, wide_bytes):
+        width = ir.Constant(i64, vty.count * vecs)
+        stop = builder.add(end, builder.mul(builder.udiv(builder.sub(c_hi, end), width), width))
+        with cgutils.for_range_slice(builder, end, stop, width) as (c, _):
+            _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backward, c, vty, vecs, itemsize)
+        end = stop
+    return end
+
+
+def _reflect_strips(ety, dtype, wide_bytes):
+    """(vector type, vectors per strip) of the reflections' strips, the widest first, each taken while it fits."""
+    strips = []
+    if wide_bytes:
+        wide = ir.VectorType(ety, _lanes(dtype, wide_bytes))
+        strips += [(wide, 2 * REFLECT_VECS), (wide, REFLECT_VECS)]
+    return strips + [(ir.VectorType(ety, _lanes(dtype)), REFLECT_VECS), (ir.VectorType(ety, _lanes(dtype)), 1)]
+
+
 def _reflect_codegen(context, builder, sig, args, wide_bytes):
     a_t, v_t = sig.args[:2]
     A, Vh, j, c_lo, c_hi = args
@@ -295,16 +407,10 @@ def _reflect_codegen(context, builder, sig, args, wide_bytes):
     j, c_lo, c_hi = (context.cast(builder, v, t, types.int64) for v, t in zip((j, c_lo, c_hi), sig.args[2:]))
     a_data, n, lda, a_unit = _strided_rows(context, builder, a_t, A, itemsize)
     v_data, _, ldv, v_unit = _strided_rows(context, builder, v_t, Vh, itemsize)
-    narrow = ir.VectorType(ety, _lanes(a_t.dtype))
-    strips = []  # (vector type, vectors per strip): the widest first, each taken while it fits
-    if wide_bytes:
-        wide = ir.VectorType(ety, _lanes(a_t.dtype, wide_bytes))
-        strips += [(wide, 2 * REFLECT_VECS), (wide, REFLECT_VECS)]
-    strips += [(narrow, REFLECT_VECS), (narrow, 1)]
     # rows whose entries are not adjacent (a strided view) are left to the caller's loops: no strips at all
     c_hi = builder.select(builder.and_(a_unit, v_unit), c_hi, c_lo)
     end = c_lo
-    for vty, vecs in strips:
+    for vty, vecs in _reflect_strips(ety, a_t.dtype, wide_bytes):
         width = ir.Constant(i64, vty.count * vecs)
         stop = builder.add(end, builder.mul(builder.udiv(builder.sub(c_hi, end), width), width))
         with cgutils.for_range_slice(builder, end, stop, width) as (c, _):
@@ -359,7 +465,42 @@ def _reflect_intrinsic(wide_bytes):
     return tiled_reflect
 
 
+def _reflect_run_intrinsic(backward):
+    """The intrinsic :func:`tiled_reflect_run` (``backward``: the reflectors in descending order)."""
+
+    @intrinsic
+    def tiled_reflect_run(typingctx, A, Vh, j_lo, j_hi, c_lo, c_hi):
+        """Apply H_j for j = j_lo .. j_hi - 1 (ascending, or descending in the ``backward`` variant; those
+        with ``tau_j = Vh[j, j]`` = 0 are skipped, H_j = I) to the whole strips of columns ``c_lo..c_hi-1`` of
+        ``A``, as :func:`tiled_reflect` one after another; returns the end of the columns it covered.
+
+        The same operations on the same values, so the same bits, in one pass over the rows per reflection
+        where :func:`tiled_reflect` takes two: the pass that subtracts ``v_i w`` from row i also adds row i,
+        as stored, into the next reflector's ``w`` (its rows, in order). A strip of columns stays in registers
+        and L1 while the whole run passes; each row is loaded once and stored once per reflection instead of
+        loaded twice. Descending runs are the accumulation of Q (H_{j-1} also reads row j - 1, untouched by
+        H_j, which starts its sum); ascending runs, a panel's reflectors over the columns right of it.
+        """
+        ok = (all(isinstance(a, types.Array) and a.ndim == 2 and a.layout in ("C", "A") and a.dtype == A.dtype
+                  for a in (A, Vh)) and A.dtype in (types.float32, types.float64)
+              and all(isinstance(v, types.Integer) for v in (j_lo, j_hi, c_lo, c_hi)))
+        if not ok:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _reflect_run_codegen(context, builder, sig, args, wide_vector_bytes(), backward)
+
+        return types.intp(A, Vh, j_lo, j_hi, c_lo, c_hi), codegen
+
+    return tiled_reflect_run
+
+
 tiled_reflect = _reflect_intrinsic(None)
+#: ``tiled_reflect_run(A, Vh, j_lo, j_hi, c_lo, c_hi)``: H_{j_lo}, ..., H_{j_hi - 1} in that order (see
+#: :func:`_reflect_run_intrinsic`).
+tiled_reflect_run = _reflect_run_intrinsic(False)
+#: The same run in descending order, H_{j_hi - 1} first.
+tiled_reflect_run_backward = _reflect_run_intrinsic(True)
 #: :func:`tiled_reflect` with 512-bit strips on any host (LLVM splits them where there are no such vectors).
 tiled_reflect_wide = _reflect_intrinsic(64)
 
