@@ -373,13 +373,24 @@ def _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backwar
 
 
 def _reflect_run_codegen(context, builder, sig, args, wide_bytes, backward):
-    a_t, v_t = sig.args[:2]
     A, Vh, j_lo, j_hi, c_lo, c_hi = args
+    j_lo, j_hi = (context.cast(builder, v, t, types.int64) for v, t in zip((j_lo, j_hi), sig.args[2:4]))
+
+    def strip(a_data, lda, v_data, ldv, n, c, vty, vecs, itemsize):
+        _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backward, c, vty, vecs, itemsize)
+
+    return _over_strips(context, builder, sig, A, Vh, c_lo, c_hi, wide_bytes, strip)
+
+
+def _over_strips(context, builder, sig, A, Vh, c_lo, c_hi, wide_bytes, strip):
+    """Emit ``strip(a_data, lda, v_data, ldv, n, c, vty, vecs, itemsize)`` for each whole strip of columns of
+    [c_lo, c_hi) (:func:`_reflect_strips`, the widest first); returns the end of the columns covered. Rows
+    whose entries are not adjacent (a strided view) are left to the caller's loops: no strips at all."""
+    a_t, v_t = sig.args[:2]
     ety = context.get_value_type(a_t.dtype)
     itemsize = a_t.dtype.bitwidth // 8
     i64 = ir.IntType(64)
-    j_lo, j_hi, c_lo, c_hi = (context.cast(builder, v, t, types.int64)
-                              for v, t in zip((j_lo, j_hi, c_lo, c_hi), sig.args[2:]))
+    c_lo, c_hi = (context.cast(builder, v, t, types.int64) for v, t in zip((c_lo, c_hi), sig.args[-2:]))
     a_data, n, lda, a_unit = _strided_rows(context, builder, a_t, A, itemsize)
     v_data, _, ldv, v_unit = _strided_rows(context, builder, v_t, Vh, itemsize)
     c_hi = builder.select(builder.and_(a_unit, v_unit), c_hi, c_lo)
@@ -388,7 +399,7 @@ def _reflect_run_codegen(context, builder, sig, args, wide_bytes, backward):
         width = ir.Constant(i64, vty.count * vecs)
         stop = builder.add(end, builder.mul(builder.udiv(builder.sub(c_hi, end), width), width))
         with cgutils.for_range_slice(builder, end, stop, width) as (c, _):
-            _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backward, c, vty, vecs, itemsize)
+            strip(a_data, lda, v_data, ldv, n, c, vty, vecs, itemsize)
         end = stop
     return end
 
@@ -403,25 +414,13 @@ def _reflect_strips(ety, dtype, wide_bytes):
 
 
 def _reflect_codegen(context, builder, sig, args, wide_bytes):
-    a_t, v_t = sig.args[:2]
     A, Vh, j, c_lo, c_hi = args
-    ety = context.get_value_type(a_t.dtype)
-    itemsize = a_t.dtype.bitwidth // 8
-    align = itemsize
-    i64 = ir.IntType(64)
-    j, c_lo, c_hi = (context.cast(builder, v, t, types.int64) for v, t in zip((j, c_lo, c_hi), sig.args[2:]))
-    a_data, n, lda, a_unit = _strided_rows(context, builder, a_t, A, itemsize)
-    v_data, _, ldv, v_unit = _strided_rows(context, builder, v_t, Vh, itemsize)
-    # rows whose entries are not adjacent (a strided view) are left to the caller's loops: no strips at all
-    c_hi = builder.select(builder.and_(a_unit, v_unit), c_hi, c_lo)
-    end = c_lo
-    for vty, vecs in _reflect_strips(ety, a_t.dtype, wide_bytes):
-        width = ir.Constant(i64, vty.count * vecs)
-        stop = builder.add(end, builder.mul(builder.udiv(builder.sub(c_hi, end), width), width))
-        with cgutils.for_range_slice(builder, end, stop, width) as (c, _):
-            _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c, vty, vecs, align)
-        end = stop
-    return end
+    j = context.cast(builder, j, sig.args[2], types.int64)
+
+    def strip(a_data, lda, v_data, ldv, n, c, vty, vecs, itemsize):
+        _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c, vty, vecs, itemsize)
+
+    return _over_strips(context, builder, sig, A, Vh, c_lo, c_hi, wide_bytes, strip)
 
 
 def _strided_rows(context, builder, aty, val, itemsize):
