@@ -257,54 +257,67 @@ def _column_sums_intrinsic(vector_bytes):
     return column_sums_strip
 
 
-def _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c0, vty, vecs, align):
-    """Emit H_j applied to rows j.. of the strip of ``vecs`` vectors of A from column c0 (see :func:`tiled_reflect`)."""
+def _strip_access(builder, a_data, lda, v_data, ldv, c0, vty, vecs):
+    """(``rows(i)``: pointers to the ``vecs`` vectors of row i of the strip from column c0, ``v_at(i, j)``:
+    the scalar ``Vh[i, j]``) for the reflections' code."""
     i64 = ir.IntType(64)
-    lanes = vty.count
 
-    def row_vectors(i):
+    def rows(i):
         row = builder.add(builder.mul(i, lda), c0)
-        return [_vector_at(builder, a_data, builder.add(row, ir.Constant(i64, v * lanes)), vty) for v in range(vecs)]
+        return [_vector_at(builder, a_data, builder.add(row, ir.Constant(i64, v * vty.count)), vty)
+                for v in range(vecs)]
 
-    def v_entry(i):
-        return _broadcast(builder, builder.load(builder.gep(v_data, [builder.add(builder.mul(i, ldv), j)])), vty)
+    def v_at(i, j):
+        return builder.load(builder.gep(v_data, [builder.add(builder.mul(i, ldv), j)]))
 
-    head = row_vectors(j)
-    w = [cgutils.alloca_once_value(builder, builder.load(p, align=align)) for p in head]
-    first = builder.add(j, ir.Constant(i64, 1))
-    one = ir.Constant(i64, 1)
-    # each product and each sum rounded on its own (no contraction), as common._reflect's plain loops
-    with cgutils.for_range_slice(builder, first, n, one) as (i, _):
-        vi = v_entry(i)
-        for v, p in enumerate(row_vectors(i)):
+    return rows, v_at
+
+
+def _emit_sum(builder, w, rows, v_at, j, n, align):
+    """w = A[j] + sum_{i > j} v_i A[i] (v_i = Vh[i, j]), rows in order, each product and each sum rounded on its
+    own (no contraction), as common._reflect's plain loops."""
+    for v, p in enumerate(rows(j)):
+        builder.store(builder.load(p, align=align), w[v])
+    one = ir.Constant(ir.IntType(64), 1)
+    with cgutils.for_range_slice(builder, builder.add(j, one), n, one) as (i, _):
+        vi = _broadcast(builder, v_at(i, j), w[0].type.pointee)
+        for v, p in enumerate(rows(i)):
             builder.store(builder.fadd(builder.load(w[v]), builder.fmul(vi, builder.load(p, align=align))), w[v])
-    tau = v_entry(j)
+
+
+def _emit_scale_head(builder, w, head, tau, align):
+    """w *= tau; A[j] -= w (``head``: row j's vectors)."""
     for v, p in enumerate(head):
         wv = builder.fmul(builder.load(w[v]), tau)
         builder.store(wv, w[v])
         builder.store(builder.fsub(builder.load(p, align=align), wv), p, align=align)
-    with cgutils.for_range_slice(builder, first, n, one) as (i, _):
-        vi = v_entry(i)
-        for v, p in enumerate(row_vectors(i)):
+
+
+def _emit_update(builder, w, rows, v_at, j, n, align):
+    """A[i] -= v_i w for the rows i > j."""
+    one = ir.Constant(ir.IntType(64), 1)
+    with cgutils.for_range_slice(builder, builder.add(j, one), n, one) as (i, _):
+        vi = _broadcast(builder, v_at(i, j), w[0].type.pointee)
+        for v, p in enumerate(rows(i)):
             builder.store(builder.fsub(builder.load(p, align=align), builder.fmul(vi, builder.load(w[v]))), p,
                           align=align)
+
+
+def _reflect_strip(builder, a_data, lda, v_data, ldv, n, j, c0, vty, vecs, align):
+    """Emit H_j applied to rows j.. of the strip of ``vecs`` vectors of A from column c0 (see :func:`tiled_reflect`)."""
+    rows, v_at = _strip_access(builder, a_data, lda, v_data, ldv, c0, vty, vecs)
+    w = [cgutils.alloca_once(builder, vty) for _ in range(vecs)]
+    _emit_sum(builder, w, rows, v_at, j, n, align)
+    _emit_scale_head(builder, w, rows(j), _broadcast(builder, v_at(j, j), vty), align)
+    _emit_update(builder, w, rows, v_at, j, n, align)
 
 
 def _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backward, c0, vty, vecs, align):
     """Emit H_j for every j of [j_lo, j_hi) (descending if ``backward``, a Python bool) applied to the strip of
     ``vecs`` vectors of A from column c0 (see :func:`tiled_reflect_run`)."""
     i64 = ir.IntType(64)
-    lanes = vty.count
     one = ir.Constant(i64, 1)
-    zero_f = ir.Constant(vty.element, 0.0)
-
-    def row_ptrs(i):
-        row = builder.add(builder.mul(i, lda), c0)
-        return [_vector_at(builder, a_data, builder.add(row, ir.Constant(i64, v * lanes)), vty) for v in range(vecs)]
-
-    def v_scalar(i, j):
-        return builder.load(builder.gep(v_data, [builder.add(builder.mul(i, ldv), j)]))
-
+    rows, v_at = _strip_access(builder, a_data, lda, v_data, ldv, c0, vty, vecs)
     w = [cgutils.alloca_once(builder, vty) for _ in range(vecs)]
     wn = [cgutils.alloca_once(builder, vty) for _ in range(vecs)]
     have = cgutils.alloca_once_value(builder, ir.Constant(ir.IntType(1), 0))
@@ -313,51 +326,39 @@ def _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backwar
         r = loop.index
         j = builder.sub(builder.sub(j_hi, one), r) if backward else builder.add(j_lo, r)
         first = builder.add(j, one)
-        tau_s = v_scalar(j, j)
-        with builder.if_else(builder.fcmp_ordered("==", tau_s, zero_f)) as (skip, apply):
+        tau_s = v_at(j, j)
+        with builder.if_else(builder.fcmp_ordered("==", tau_s, ir.Constant(vty.element, 0.0))) as (skip, apply):
             with skip:
                 builder.store(ir.Constant(ir.IntType(1), 0), have)  # H_j = I: the next w from scratch
             with apply:
-                head = row_ptrs(j)
                 with builder.if_then(builder.not_(builder.load(have))):
-                    # w = A[j] + sum_{i > j} v_i A[i], rows in order (tiled_reflect's first pass)
-                    for v, p in enumerate(head):
-                        builder.store(builder.load(p, align=align), w[v])
-                    with cgutils.for_range_slice(builder, first, n, one) as (i, _):
-                        vi = _broadcast(builder, v_scalar(i, j), vty)
-                        for v, p in enumerate(row_ptrs(i)):
-                            builder.store(builder.fadd(builder.load(w[v]), builder.fmul(vi, builder.load(p, align=align))),
-                                          w[v])
-                tau = _broadcast(builder, tau_s, vty)
-                for v, p in enumerate(head):
-                    wv = builder.fmul(builder.load(w[v]), tau)
-                    builder.store(wv, w[v])
-                    builder.store(builder.fsub(builder.load(p, align=align), wv), p, align=align)
-                more = builder.icmp_signed("<", builder.add(r, one), count)
-                with builder.if_else(more) as (fused, last):
+                    _emit_sum(builder, w, rows, v_at, j, n, align)
+                head = rows(j)
+                _emit_scale_head(builder, w, head, _broadcast(builder, tau_s, vty), align)
+                with builder.if_else(builder.icmp_signed("<", builder.add(r, one), count)) as (fused, last):
                     with fused:
                         # A[i] -= v_i w for the rows after j, and the next reflector's w from the rows as they
                         # are stored: its sum runs over its rows in the same order as on a pass of its own
                         jn = builder.sub(j, one) if backward else first
                         if backward:
                             # row j - 1 is not H_j's: the next sum starts there, then takes row j, updated above
-                            vj = _broadcast(builder, v_scalar(j, jn), vty)
-                            for v, (pp, ph) in enumerate(zip(row_ptrs(jn), head)):
+                            vj = _broadcast(builder, v_at(j, jn), vty)
+                            for v, (pp, ph) in enumerate(zip(rows(jn), head)):
                                 builder.store(builder.fadd(builder.load(pp, align=align),
                                                            builder.fmul(vj, builder.load(ph, align=align))), wn[v])
                             rows_from = first
                         else:
                             # the first row after j is the next reflector's own: its sum starts with it
-                            vi = _broadcast(builder, v_scalar(first, j), vty)
-                            for v, p in enumerate(row_ptrs(first)):
+                            vi = _broadcast(builder, v_at(first, j), vty)
+                            for v, p in enumerate(rows(first)):
                                 a = builder.fsub(builder.load(p, align=align), builder.fmul(vi, builder.load(w[v])))
                                 builder.store(a, p, align=align)
                                 builder.store(a, wn[v])
                             rows_from = builder.add(first, one)
                         with cgutils.for_range_slice(builder, rows_from, n, one) as (i, _):
-                            vi = _broadcast(builder, v_scalar(i, j), vty)
-                            vn = _broadcast(builder, v_scalar(i, jn), vty)
-                            for v, p in enumerate(row_ptrs(i)):
+                            vi = _broadcast(builder, v_at(i, j), vty)
+                            vn = _broadcast(builder, v_at(i, jn), vty)
+                            for v, p in enumerate(rows(i)):
                                 a = builder.fsub(builder.load(p, align=align), builder.fmul(vi, builder.load(w[v])))
                                 builder.store(a, p, align=align)
                                 builder.store(builder.fadd(builder.load(wn[v]), builder.fmul(vn, a)), wn[v])
@@ -365,11 +366,7 @@ def _reflect_run_strip(builder, a_data, lda, v_data, ldv, n, j_lo, j_hi, backwar
                             builder.store(builder.load(wn[v]), w[v])
                         builder.store(ir.Constant(ir.IntType(1), 1), have)
                     with last:
-                        with cgutils.for_range_slice(builder, first, n, one) as (i, _):
-                            vi = _broadcast(builder, v_scalar(i, j), vty)
-                            for v, p in enumerate(row_ptrs(i)):
-                                builder.store(builder.fsub(builder.load(p, align=align),
-                                                           builder.fmul(vi, builder.load(w[v]))), p, align=align)
+                        _emit_update(builder, w, rows, v_at, j, n, align)
 
 
 def _reflect_run_codegen(context, builder, sig, args, wide_bytes, backward):
@@ -433,6 +430,14 @@ def _strided_rows(context, builder, aty, val, itemsize):
     return ary.data, nrows, builder.sdiv(s0, size), builder.icmp_signed("==", s1, size)
 
 
+def _reflect_args_ok(A, Vh, *indices) -> bool:
+    """Whether the reflections' intrinsics take these types: A and Vh 2-D arrays of one float type, C-contiguous
+    or views of whole rows ("A" layout, checked at run time), and integer indices."""
+    return (all(isinstance(a, types.Array) and a.ndim == 2 and a.layout in ("C", "A") and a.dtype == A.dtype
+                for a in (A, Vh)) and A.dtype in (types.float32, types.float64)
+            and all(isinstance(v, types.Integer) for v in indices))
+
+
 def _reflect_intrinsic(wide_bytes):
     """The intrinsic :func:`tiled_reflect`, its widest strips of ``wide_bytes`` vectors (None: as the target)."""
 
@@ -454,10 +459,7 @@ def _reflect_intrinsic(wide_bytes):
         the arrays, inlined into the QR's loop, kept its reference counting there (ten atomic operations per
         reflection, slower than the reflection they frame).
         """
-        ok = (all(isinstance(a, types.Array) and a.ndim == 2 and a.layout in ("C", "A") and a.dtype == A.dtype
-                  for a in (A, Vh)) and A.dtype in (types.float32, types.float64)
-              and all(isinstance(v, types.Integer) for v in (j, c_lo, c_hi)))
-        if not ok:
+        if not _reflect_args_ok(A, Vh, j, c_lo, c_hi):
             return None
 
         def codegen(context, builder, sig, args):
@@ -485,10 +487,7 @@ def _reflect_run_intrinsic(backward):
         loaded twice. Descending runs are the accumulation of Q (H_{j-1} also reads row j - 1, untouched by
         H_j, which starts its sum); ascending runs, a panel's reflectors over the columns right of it.
         """
-        ok = (all(isinstance(a, types.Array) and a.ndim == 2 and a.layout in ("C", "A") and a.dtype == A.dtype
-                  for a in (A, Vh)) and A.dtype in (types.float32, types.float64)
-              and all(isinstance(v, types.Integer) for v in (j_lo, j_hi, c_lo, c_hi)))
-        if not ok:
+        if not _reflect_args_ok(A, Vh, j_lo, j_hi, c_lo, c_hi):
             return None
 
         def codegen(context, builder, sig, args):
