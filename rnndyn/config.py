@@ -79,13 +79,16 @@ BPTT_BLAS_MIN_WORK: int = 2048
 #: at B > 1 costs more than the arithmetic. Larger workspaces are freed.
 BPTT_WORKSPACE_CACHE_BYTES: int = 256 * 2**20
 
-#: lyapunov: state size from which the QR re-orthonormalisation calls LAPACK
-#: instead of the kernel's own Householder QR. With its reflections in register
-#: strips, applied a strip of columns at a time, the kernel's QR is ahead up to
-#: about 160 (one core of an AVX-512 Xeon: 31 against 75 µs at n = 64, 210
-#: against 565 at 128, even at 160); at 256 LAPACK's blocked QR leads (2.3
-#: against 2.9 ms).
-QR_LAPACK_MIN_N: int = 160
+#: lyapunov and clv: state size from which the QR re-orthonormalisation calls
+#: LAPACK (dgeqrf + dorgqr) instead of the kernel's own Householder QR. The
+#: kernel's QR (reflections in register strips, a panel's run of them in one
+#: pass over the rows) runs on one core; LAPACK's blocked QR puts its trailing
+#: updates on all of BLAS's threads. On a 2-core Zen 4 (n = k, µs, kernel
+#: against LAPACK): 128: 210 against 890, 256: 1420-1730 against 2840-5880,
+#: 384: 4640-5370 against 5360-10700, 512: 11700-12900 against 16900-21800,
+#: 640: 20900-21200 against 17000-22300. With more cores LAPACK catches up
+#: sooner; lower this there.
+QR_LAPACK_MIN_N: int = 384
 
 #: "auto" backend: use CUDA only when a GPU is visible and the work
 #: (B * T * n * n multiply-adds) is at least this large. An estimate (the work at

@@ -11,13 +11,6 @@ import numpy as np
 from rnndyn import config
 from rnndyn.backends.blas import blas_threads
 
-#: State size from which the CLV forward pass calls LAPACK's QR instead of the kernel's own Householder
-#: QR, unless ``config.QR_LAPACK_MIN_N`` of the QR method is larger (the larger of the two applies). Here the
-#: QR also keeps R, and LAPACK's unblocked level-2 code at these sizes lost at n = 64 (forward pass,
-#: T = 11 000: 2.3 s against 2.8-4.0 s) and n = 128 (T = 1 500: 3.5 s against 4.1 s) on a shared 2-core
-#: machine (benchmarks/bench_clv.py's cell).
-QR_LAPACK_MIN_N = 129
-
 
 def _qr_split(logr: np.ndarray) -> np.ndarray:
     """s of each trajectory from the forward pass: its number of positive QR exponents (Σ log R_jj > 0)."""
@@ -109,7 +102,7 @@ def clv_run(backend, family, args, h0, inputs, q0, transient, steps, transient_b
     logr = np.zeros((B, k))  # Σ log R_jj over the accumulated steps: the QR method's exponents × steps
     growth = np.full((B, steps, k), np.nan)
     diverged_at = np.full(B, -1, np.int64)
-    lapack_min_n = max(int(config.QR_LAPACK_MIN_N), QR_LAPACK_MIN_N)
+    lapack_min_n = int(config.QR_LAPACK_MIN_N)
     work_total = total + starts[-1] + W  # the forward pass, the recomputed segments, the backward pass
     done = 0
     no_V, no_Hs = np.empty((B, 0, n, k)), np.empty((B, 0, n))

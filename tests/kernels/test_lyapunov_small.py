@@ -12,6 +12,7 @@ from rnndyn.kernels.cpu.common import (
     _column_norm,
     _lyap_reortho,
     _qr_cols,
+    _qr_cols_r,
     _qr_scratch,
     _reflect,
     _state_and_derivative,
@@ -95,6 +96,45 @@ def test_qr_rounds_as_the_generic_householder(n, k):
     assert np.all(r >= 0.0)
     np.testing.assert_allclose(Q.T @ Q, np.eye(k), atol=1e-14)
     np.testing.assert_allclose(Q * r, A - Q @ np.triu(Q.T @ A, 1), atol=1e-13)  # A = Q R
+
+
+@pytest.mark.parametrize("n,k", [(16, 16), (16, 5), (5, 5), (7, 3), (1, 1), (33, 33), (70, 40), (64, 64),
+                                 (128, 128), (130, 100)])
+def test_qr_keeping_r_is_the_same_qr_and_its_r(n, k):
+    """The covariant vectors' QR (R kept; in the CLV kernel's padded scratch too): Q and diag(R) the bits of
+    _qr_cols, R upper triangular with A = QR and R's rows signed as Q's columns."""
+    from rnndyn.kernels.cpu.clv import _qr_full
+
+    rng = np.random.default_rng(7 * n + k)
+    A = rng.normal(size=(n, k))
+    A[:, 1::3] *= -1.0
+    Q, r = A.copy(), np.empty(k)
+    _qr_cols(Q, np.empty((n, k)), np.empty(k), r)
+    Qr, rr, R = A.copy(), np.empty(k), np.full((k, k), np.nan)
+    _qr_cols_r(Qr, np.empty((n, k)), np.empty(k), rr, R)
+    assert np.array_equal(Qr, Q) and np.array_equal(rr, r)
+    assert np.array_equal(np.diag(R), r) and np.all(np.tril(R, -1) == 0.0)
+    np.testing.assert_allclose(Qr @ R, A, atol=1e-13 * max(1.0, np.abs(A).max()) * n)
+    Qn, Rn = np.linalg.qr(A)
+    sg = np.sign(np.diag(Rn))
+    np.testing.assert_allclose(R, sg[:, None] * Rn, atol=1e-12)
+    Qp, Vh, w, rp = _qr_scratch(n, k)
+    Qf, Rf = A.copy(), np.full((k, k), np.nan)
+    assert not _qr_full(Qf, Rf, Qp, Vh, w, rp, False)
+    assert np.array_equal(Qf, Q) and np.array_equal(Rf, R)
+    Ql, Rl = A.copy(), np.full((k, k), np.nan)
+    assert not _qr_full(Ql, Rl, Qp, Vh, w, rp, True)  # LAPACK's, signs as the kernel's
+    np.testing.assert_allclose(Rl, R, atol=1e-12)
+    np.testing.assert_allclose(Ql, Q, atol=1e-12)
+
+
+def test_qr_keeping_r_reports_a_non_finite_r():
+    from rnndyn.kernels.cpu.clv import _qr_full
+
+    A = np.random.default_rng(1).normal(size=(40, 40))
+    A[5, 9] = np.inf
+    Qp, Vh, w, rp = _qr_scratch(40, 40)
+    assert _qr_full(A.copy(), np.empty((40, 40)), Qp, Vh, w, rp, False)
 
 
 @pytest.mark.parametrize("scale", [1e-200, 1e200, 0.0])

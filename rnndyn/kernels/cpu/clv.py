@@ -28,7 +28,8 @@ from rnndyn.kernels.cpu.common import (
     _copy_mat,
     _copy_vec,
     _matmul_small,
-    _reflect,
+    _qr_cols_r,
+    _qr_scratch,
     _state_and_derivative,
 )
 from rnndyn.kernels.cpu.maps import JAC, RULE, _matmul_plain, f8_1, f8_2, f8_3, i8, i8_1
@@ -37,80 +38,32 @@ f8_4 = types.float64[:, :, :, ::1]
 
 
 @njit(cache=True, error_model="numpy")
-def _qr_full_householder(A, R, Vh, w):
-    """Householder QR of A (n, k) in place: A <- Q, R (k, k) upper triangular with diag(R) ≥ 0.
-
-    As ``common._qr_cols`` (LAPACK's dgeqr2 + dorg2r), keeping R's rows: after
-    reflector j, row j of A holds R[j, j+1:] and no later reflector touches it.
-    Column norms are scaled (``_column_norm``) and the reflector is formed by
-    division, so that tiny or huge columns (a nearly singular Jacobian) neither
-    underflow to a wrong R nor overflow to a spurious divergence.
-    """
-    n, k = A.shape
-    for j in range(k):
-        a0 = A[j, j]
-        below = 0.0
-        for i in range(j + 1, n):
-            v = abs(A[i, j])
-            if not v <= below:  # NaN too, which then reaches R and is reported
-                below = v
-        if below == 0.0:
-            tau = 0.0  # column already triangular: H_j = I
-            beta = a0
-        else:
-            norm = _column_norm(A, j, n)
-            beta = -norm if a0 >= 0.0 else norm
-            tau = (beta - a0) / beta
-            den = a0 - beta
-            for i in range(j + 1, n):
-                Vh[i, j] = A[i, j] / den
-        Vh[j, j] = tau
-        if tau != 0.0 and j + 1 < k:
-            _reflect(A, Vh, w, j)
-        for c in range(j):
-            R[j, c] = 0.0
-        R[j, j] = beta
-        for c in range(j + 1, k):
-            R[j, c] = A[j, c]
-    for i in range(n):
-        ai = A[i]
-        for c in range(k):
-            ai[c] = 0.0
-        if i < k:
-            ai[i] = 1.0
-    for j in range(k - 1, -1, -1):
-        if Vh[j, j] != 0.0:
-            _reflect(A, Vh, w, j)
-
-
-@njit(cache=True, error_model="numpy")
-def _qr_full(A, R, Vh, w, use_lapack):
-    """A <- Q, R with diag(R) ≥ 0 (hand Householder, or LAPACK from ``use_lapack``).
+def _qr_full(A, R, Qp, Vh, w, rdiag, use_lapack):
+    """A <- Q, R with diag(R) ≥ 0: the kernel's Householder QR (``common._qr_cols_r``, in the padded rows of
+    ``Qp`` where it has any; the scratch from ``common._qr_scratch``), or LAPACK's with ``use_lapack``.
 
     Returns True when R is not finite (the tangent vectors diverged).
     """
     n, k = A.shape
     if use_lapack:
         q, r = np.linalg.qr(A)
-        for i in range(n):
-            for j in range(k):
-                A[i, j] = q[i, j]
-        for i in range(k):
-            for j in range(k):
-                R[i, j] = r[i, j]
-    else:
-        _qr_full_householder(A, R, Vh, w)
-    bad = False
-    for j in range(k):
-        if R[j, j] < 0.0:
-            for c in range(j, k):
-                R[j, c] = -R[j, c]
+        for j in range(k):
+            neg = r[j, j] < 0.0
+            for c in range(k):
+                R[j, c] = -r[j, c] if neg else r[j, c]
             for i in range(n):
-                A[i, j] = -A[i, j]
+                A[i, j] = -q[i, j] if neg else q[i, j]
+    elif Qp.shape[0] > 0:
+        _copy_mat(Qp, A)
+        _qr_cols_r(Qp, Vh, w, rdiag, R)
+        _copy_mat(A, Qp)
+    else:
+        _qr_cols_r(A, Vh, w, rdiag, R)
+    for j in range(k):
         for c in range(j, k):
             if not math.isfinite(R[j, c]):
-                bad = True
-    return bad
+                return True
+    return False
 
 
 @njit(cache=True)
@@ -167,8 +120,7 @@ def clv_forward(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, R, Qs, Hs
         D = np.empty(n)
         Qb = Q[bb].copy()
         P = np.empty((n, k))
-        Vh = np.empty((n, k))
-        w = np.empty(k)
+        Qp, Vh, w, rdiag = _qr_scratch(n, k)
         Rb = np.empty((k, k))
         dv = np.int64(-1)
         if t0 == 0:
@@ -208,7 +160,7 @@ def clv_forward(h, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, Q, R, Qs, Hs
             if not _all_finite(x):
                 dv = t
                 break
-            if _qr_full(Qb, Rb, Vh, w, use_lapack):
+            if _qr_full(Qb, Rb, Qp, Vh, w, rdiag, use_lapack):
                 dv = t
                 break
             _clv_keep_r(t, transient, roff, Rb, R[bb])
@@ -233,8 +185,7 @@ def _map_clv_forward(h, inputs, rule, jac, p, Q, R, Qs, Hs, t0, transient, every
         J = np.empty((n, n))
         Qb = Q[bb].copy()
         P = np.empty((n, k))
-        Vh = np.empty((n, k))
-        w = np.empty(k)
+        Qp, Vh, w, rdiag = _qr_scratch(n, k)
         Rb = np.empty((k, k))
         dv = np.int64(-1)
         if t0 == 0:
@@ -253,7 +204,7 @@ def _map_clv_forward(h, inputs, rule, jac, p, Q, R, Qs, Hs, t0, transient, every
             if not _all_finite(x):
                 dv = t
                 break
-            if _qr_full(Qb, Rb, Vh, w, use_lapack):
+            if _qr_full(Qb, Rb, Qp, Vh, w, rdiag, use_lapack):
                 dv = t
                 break
             _clv_keep_r(t, transient, roff, Rb, R[bb])

@@ -818,24 +818,37 @@ def _qr_cols(A, Vh, w, rdiag):
     # the blocked QR of larger k is called (in the same function, its code made the small QR up to 2x slower)
     k = A.shape[1]
     if k > _QR_BLOCK:
-        _qr_cols_blocked(A, Vh, w, rdiag)
+        _qr_cols_blocked(A, Vh, w, rdiag, A, False)
     elif k >= _REFLECT_STRIP_MIN:
-        _qr_cols_by(A, Vh, w, rdiag, True, False)
+        _qr_cols_by(A, Vh, w, rdiag, True, False, A, False)
     else:
-        _qr_cols_by(A, Vh, w, rdiag, False, False)
+        _qr_cols_by(A, Vh, w, rdiag, False, False, A, False)
 
 
 @njit(cache=True, error_model="numpy")
-def _qr_cols_blocked(A, Vh, w, rdiag):
-    """:func:`_qr_cols` for k > _QR_BLOCK (a function of its own: its code inlined into _qr_cols made the QR of
-    small k up to 2x slower)."""
-    _qr_cols_by(A, Vh, w, rdiag, True, True)
+def _qr_cols_r(A, Vh, w, rdiag, R):
+    """:func:`_qr_cols` that also writes R (k, k): upper triangular, its diagonal ``rdiag`` (≥ 0), zeros
+    below, the signs of its rows as those of Q's columns (A = QR). The covariant vectors keep it."""
+    k = A.shape[1]
+    if k > _QR_BLOCK:
+        _qr_cols_blocked(A, Vh, w, rdiag, R, True)
+    elif k >= _REFLECT_STRIP_MIN:
+        _qr_cols_by(A, Vh, w, rdiag, True, False, R, True)
+    else:
+        _qr_cols_by(A, Vh, w, rdiag, False, False, R, True)
+
+
+@njit(cache=True, error_model="numpy")
+def _qr_cols_blocked(A, Vh, w, rdiag, R, keep_r):
+    """:func:`_qr_cols` (and :func:`_qr_cols_r`, with ``keep_r``) for k > _QR_BLOCK (a function of its own: its
+    code inlined into _qr_cols made the QR of small k up to 2x slower)."""
+    _qr_cols_by(A, Vh, w, rdiag, True, True, R, keep_r)
 
 
 @njit(error_model="numpy", inline="always")
-def _qr_cols_by(A, Vh, w, rdiag, strips, blocked):
+def _qr_cols_by(A, Vh, w, rdiag, strips, blocked, R, keep_r):
     """:func:`_qr_cols`, its reflections as :func:`_reflect_by` (``strips``), a panel of _QR_BLOCK columns at
-    a time (``blocked``; else one panel of all k columns).
+    a time (``blocked``; else one panel of all k columns); R into ``R`` with ``keep_r`` (else R is not touched).
 
     Each panel is factored on its own; its reflectors then pass over each strip of _QR_BLOCK columns right of
     it in turn, and Q is accumulated a strip at a time: a strip stays in L1 while they pass, where whole rows
@@ -888,6 +901,16 @@ def _qr_cols_by(A, Vh, w, rdiag, strips, blocked):
                 _reflect_by(A, Vh, w, j, strips, p0 if blocked else 0, p1 if blocked else k)
         for q0 in range(p1, k, block):
             _reflect_run(A, Vh, w, p0, p1, False, strips, q0, min(q0 + block, k))
+    if keep_r:
+        # row j of A right of the diagonal is R's: the reflectors after j act on rows below it. Its sign is
+        # that of R_jj, as for Q's column j below (negation is exact).
+        for j in range(k):
+            neg = rdiag[j] < 0.0
+            for c in range(j):
+                R[j, c] = 0.0
+            R[j, j] = -rdiag[j] if neg else rdiag[j]
+            for c in range(j + 1, k):
+                R[j, c] = -A[j, c] if neg else A[j, c]
     # Q S = H_0 ⋯ H_{k-1} [S; 0] with S = diag(sign R_jj), accumulated backwards (columns c < j are still
     # ±e_c). Starting from ±e_c negates every value column c goes through, exactly (rounding is symmetric),
     # so this is Q with its columns negated where R_jj < 0, without a strided pass to negate them.
