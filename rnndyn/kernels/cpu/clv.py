@@ -284,17 +284,23 @@ def _split_angle(C, s, A):
         return 0.5 * math.pi
     if not math.isfinite(amax):
         return 0.0 if amax == math.inf else np.nan
+    for i in range(s):  # each entry divided once, not once per product it enters: the same values
+        ai = A[i]
+        for j in range(m):
+            ai[j] = ai[j] / amax
     small = min(s, m)
     G = np.empty((small, small))
     for p in range(small):
         for q in range(p + 1):
             acc = 0.0
             if s <= m:  # A Aᵀ
+                ap = A[p]
+                aq = A[q]
                 for j in range(m):
-                    acc += (A[p, j] / amax) * (A[q, j] / amax)
+                    acc += ap[j] * aq[j]
             else:  # Aᵀ A
                 for i in range(s):
-                    acc += (A[i, p] / amax) * (A[i, q] / amax)
+                    acc += A[i, p] * A[i, q]
             G[p, q] = acc
             G[q, p] = acc
     lam = G[0, 0] if small == 1 else np.linalg.eigvalsh(G)[small - 1]
