@@ -246,8 +246,7 @@ def lyapunov_spectrum(cell, h0, inputs=None, steps=None, k=None, transient=0, re
     transient, S_j += log R_jj. Then λ_j = S_j / steps. For k = n the sum
     Σ λ_j equals the mean of log|det J_t| over the accumulated steps exactly
     (up to rounding), which the tests check. QR is Householder written in the
-    kernel, and LAPACK's (dgeqrf/dorgqr) from ``config.QR_LAPACK_MIN_N`` (384)
-    on; never with fast-math.
+    kernel, and LAPACK's (dgeqrf/dorgqr) from ``config.QR_LAPACK_MIN_N`` on; never with fast-math.
 
     The ``error`` is by batch means. The accumulated re-orthonormalisations are
     cut into B = ``ERROR_BLOCKS`` (20) blocks of about equal length (B = their

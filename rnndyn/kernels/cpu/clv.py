@@ -28,8 +28,8 @@ from rnndyn.kernels.cpu.common import (
     _copy_mat,
     _copy_vec,
     _matmul_small,
-    _qr_cols_r,
     _qr_scratch,
+    _reortho_by,
     _state_and_derivative,
 )
 from rnndyn.kernels.cpu.maps import JAC, RULE, _matmul_plain, f8_1, f8_2, f8_3, i8, i8_1
@@ -44,21 +44,8 @@ def _qr_full(A, R, Qp, Vh, w, rdiag, use_lapack):
 
     Returns True when R is not finite (the tangent vectors diverged).
     """
-    n, k = A.shape
-    if use_lapack:
-        q, r = np.linalg.qr(A)
-        for j in range(k):
-            neg = r[j, j] < 0.0
-            for c in range(k):
-                R[j, c] = -r[j, c] if neg else r[j, c]
-            for i in range(n):
-                A[i, j] = -q[i, j] if neg else q[i, j]
-    elif Qp.shape[0] > 0:
-        _copy_mat(Qp, A)
-        _qr_cols_r(Qp, Vh, w, rdiag, R)
-        _copy_mat(A, Qp)
-    else:
-        _qr_cols_r(A, Vh, w, rdiag, R)
+    k = A.shape[1]
+    _reortho_by(A, Qp, Vh, w, rdiag, use_lapack, R, True)
     for j in range(k):
         for c in range(j, k):
             if not math.isfinite(R[j, c]):

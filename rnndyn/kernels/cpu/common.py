@@ -929,12 +929,16 @@ def _qr_cols_by(A, Vh, w, rdiag, strips, blocked, R, keep_r):
 
 
 @njit(cache=True)
-def _qr_lapack(A, rdiag):
-    """As :func:`_qr_cols` through LAPACK (dgeqrf + dorgqr, blocked): faster once A outgrows L1 (n ≳ 64)."""
+def _qr_lapack(A, rdiag, R, keep_r):
+    """As :func:`_qr_cols` (``keep_r``: :func:`_qr_cols_r`) through LAPACK (dgeqrf + dorgqr, blocked), the
+    signs of R's rows moved into Q's columns so that diag(R) ≥ 0."""
     q, r = np.linalg.qr(A)
     n, k = A.shape
     for j in range(k):
         rdiag[j] = abs(r[j, j])
+        if keep_r:
+            for c in range(k):
+                R[j, c] = -r[j, c] if r[j, j] < 0.0 else r[j, c]
     for i in range(n):
         for j in range(k):
             A[i, j] = -q[i, j] if r[j, j] < 0.0 else q[i, j]
@@ -955,6 +959,26 @@ def _qr_scratch(n, k):
     return Qs, Vh, np.empty(k), np.empty(k)
 
 
+@njit(error_model="numpy", inline="always")
+def _reortho_by(Q, Qs, Vh, w, rdiag, use_lapack, R, keep_r):
+    """Q <- its orthonormal factor (diag R, made positive, into rdiag; all of R into ``R`` with ``keep_r``):
+    LAPACK's QR, or the kernel's in the padded rows of ``Qs`` where it has any (see :func:`_qr_scratch`), or in
+    place. Inlined, so that ``keep_r`` is a constant and each caller compiles one of the two QRs."""
+    if use_lapack:
+        _qr_lapack(Q, rdiag, R, keep_r)
+    elif Qs.shape[0] > 0:
+        _copy_mat(Qs, Q)
+        if keep_r:
+            _qr_cols_r(Qs, Vh, w, rdiag, R)
+        else:
+            _qr_cols(Qs, Vh, w, rdiag)
+        _copy_mat(Q, Qs)
+    elif keep_r:
+        _qr_cols_r(Q, Vh, w, rdiag, R)
+    else:
+        _qr_cols(Q, Vh, w, rdiag)
+
+
 @njit(cache=True, error_model="numpy")
 def _lyap_reortho(Q, Qs, Vh, w, rdiag, use_lapack):
     """Re-orthonormalise Q in place (R's diagonal, made positive, into rdiag); the scratch from
@@ -963,19 +987,7 @@ def _lyap_reortho(Q, Qs, Vh, w, rdiag, use_lapack):
     Returns True when R's diagonal is NaN or infinite: the tangent vectors have
     diverged, and the trajectory is reported as such.
     """
-    if use_lapack:
-        _qr_lapack(Q, rdiag)
-    elif Qs.shape[0] > 0:
-        n, k = Q.shape
-        for i in range(n):
-            for c in range(k):
-                Qs[i, c] = Q[i, c]
-        _qr_cols(Qs, Vh, w, rdiag)
-        for i in range(n):
-            for c in range(k):
-                Q[i, c] = Qs[i, c]
-    else:
-        _qr_cols(Q, Vh, w, rdiag)
+    _reortho_by(Q, Qs, Vh, w, rdiag, use_lapack, Q, False)
     for j in range(rdiag.shape[0]):
         if math.isnan(rdiag[j]) or rdiag[j] == math.inf:
             return True
