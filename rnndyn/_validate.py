@@ -72,6 +72,12 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
     allow_nonfinite : bool
         Keep inf and NaN (data that records an overflow, such as a series of norms).
     """
+    if type(x) is np.ndarray and x.dtype == dtype:  # the common call: nothing to convert, only to check
+        _check_ndim(x, name, ndim)
+        arr = np.ascontiguousarray(x)
+        if not allow_nonfinite:
+            _check_finite(arr, name)
+        return arr
     if x is None:
         if allow_none:
             return None
@@ -93,19 +99,29 @@ def as_real_array(x, name: str, *, ndim=None, dtype=np.float64, allow_none=False
         raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}")
     if arr.dtype.kind not in _REAL_KINDS:
         raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if arr.ndim not in allowed:
-            want = " or ".join(f"{k}-D" for k in allowed)
-            raise ValidationError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    _check_ndim(arr, name, ndim)
     with np.errstate(over="ignore", invalid="ignore"):  # long double -> float64 overflow is caught below
         arr = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.size and not allow_nonfinite and not np.all(np.isfinite(arr)):
+    if not allow_nonfinite:
+        _check_finite(arr, name)
+    return arr
+
+
+def _check_ndim(arr: np.ndarray, name: str, ndim) -> None:
+    if ndim is None or arr.ndim == ndim:
+        return
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if arr.ndim not in allowed:
+        want = " or ".join(f"{k}-D" for k in allowed)
+        raise ValidationError(f"{name}: expected a {want} array, got shape {arr.shape}")
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if arr.size and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValidationError(
             f"{name}: expected finite values, found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}"
         )
-    return arr
 
 
 def as_complex_array(x, name: str, *, what: str = "an array of (complex) numbers", allow_nonfinite: bool = False):

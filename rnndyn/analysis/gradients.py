@@ -201,12 +201,6 @@ def _kind(cell) -> str:
     raise ArgumentTypeError(f"cell: expected a VanillaRNN, EulerRNN or AntisymmetricRNN, got {type(cell).__name__}")
 
 
-def _trace_quietly(A: np.ndarray) -> float:
-    """tr A as a float; an overflowing sum is inf, which the divergence report above has already explained."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.trace(A))
-
-
 def _stored_bytes(B, T, n, d, gated):
     # states, activations (later g^a) and inputs; gate values (later g^z) and g when gated
     return 8.0 * B * (T + 1) * (n * (2 + 2 * gated) + d)
@@ -372,39 +366,40 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
     out = run(p, H0, X, _LOSSES[loss_name], upstream, U, c, tg, 0 if checkpoint is None else checkpoint)
     dM, dV, db, dVz, dbz, dU, dc, deps, dh0, dnorms, losses, final, div = out
     warn_divergence(div)
-    if kind == "antisymmetric":
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below with the others
-            dW = dM - dM.T
-    else:
-        dW = dM
+    with np.errstate(over="ignore", invalid="ignore"):  # every overflow is reported below, never silent
+        dW = dM - dM.T if kind == "antisymmetric" else dM
+        total = float(np.sum(losses))
+        trace = float(np.trace(dM))
+        dgamma = None if kind == "vanilla" else float(np.trace(-dM))
+    forward_ok = div < 0
     # A trajectory can stay finite forward and still overflow backward (exploding gradients): said per
     # trajectory, whatever the others did.
-    back = np.flatnonzero((div < 0) & ~np.isfinite(dnorms).all(axis=1))
-    if back.size:
+    back = np.flatnonzero(forward_ok & ~np.isfinite(dnorms).all(axis=1)) if not np.isfinite(dnorms).all() else ()
+    if len(back):
         last = [int(np.flatnonzero(~np.isfinite(dnorms[i]))[-1]) for i in back]
         which = ", ".join(f"trajectory {i} from t = {t}" for i, t in zip(back[:3], last[:3]))
-        more = f" and {back.size - 3} more" if back.size > 3 else ""
+        more = f" and {len(back) - 3} more" if len(back) > 3 else ""
         warnings.warn(f"the gradients overflowed (exploding gradients) although the forward pass stayed finite: "
                       f"∂L/∂h_t is not finite for {which}{more} (backwards in time); the summed weight "
                       "gradients are then not finite either", DivergenceWarning, stacklevel=2)
     # States near the float64 limit can leave the forward pass finite and still overflow the loss, or the sums of
     # finite per-step terms over time and the batch: said too, never a silent inf.
-    lost = np.flatnonzero((div < 0) & ~np.isfinite(np.atleast_1d(losses)))
-    if lost.size:
-        which = ", ".join(str(i) for i in lost[:3]) + (f" and {lost.size - 3} more" if lost.size > 3 else "")
+    losses_1d = np.atleast_1d(losses)
+    lost = np.flatnonzero(forward_ok & ~np.isfinite(losses_1d)) if not np.isfinite(losses_1d).all() else ()
+    if len(lost):
+        which = ", ".join(str(i) for i in lost[:3]) + (f" and {len(lost) - 3} more" if len(lost) > 3 else "")
         warnings.warn(f"the loss overflowed although the states stayed finite (trajectory {which}): the states are "
                       "near the float64 limit, and the gradients are not finite either", DivergenceWarning,
                       stacklevel=2)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(np.sum(losses))
-    if not lost.size and not back.size and not (div >= 0).any():
-        with np.errstate(over="ignore", invalid="ignore"):
-            trace = np.trace(dM)
+    if not len(lost) and not len(back) and forward_ok.all():
         sums = {"loss": total, "dW": dW, "dV": dV, "db": db, "dVz": dVz, "dbz": dbz, "dU": dU, "dc": dc}
         if kind != "vanilla":
             sums.update(deps=deps, dgamma=trace)
-        bad = [name for name, v in sums.items() if not np.all(np.isfinite(v))]
-        if bad:
+        # one test over all the sums; the names only when it fails
+        scalars = (total, float(deps), trace) if kind != "vanilla" else (total,)
+        if not (all(map(math.isfinite, scalars))
+                and np.isfinite(np.concatenate((dW.ravel(), dV.ravel(), db, dVz.ravel(), dbz, dU.ravel(), dc))).all()):
+            bad = [name for name, v in sums.items() if not np.all(np.isfinite(v))]
             warnings.warn(f"{', '.join(bad)} overflowed when summed over time and the batch, although every "
                           "∂L/∂h_t is finite: the weights or states are near the float64 limit", DivergenceWarning,
                           stacklevel=2)
@@ -423,7 +418,7 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         dV=dV,
         db=db,
         dh0=ub(dh0),
-        dgamma=None if kind == "vanilla" else _trace_quietly(-dM),
+        dgamma=dgamma,
         deps=None if kind == "vanilla" else float(deps),
         dVz=dVz if gated else None,
         dbz=dbz if gated else None,

@@ -19,7 +19,6 @@ managers do nothing.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import os
@@ -63,22 +62,44 @@ def _controls():
     return tuple(found)
 
 
-@contextlib.contextmanager
-def blas_threads(k: int):
-    """Run the body with OpenBLAS limited to ``k`` threads, then restore the previous count."""
-    ctl = _controls()
-    if not ctl:
-        yield
-        return
-    with _lock:
-        before = [get() for _, get in ctl]
-        for set_, _ in ctl:
-            set_(k)
-        try:
-            yield
-        finally:
-            for (set_, _), b in zip(ctl, before):
-                set_(b)
+class blas_threads:  # noqa: N801 - a context manager, named and used like a function
+    """Run the body with OpenBLAS limited to ``k`` threads, then restore the previous count.
+
+    The count is process-wide, so the body runs under a (re-entrant) lock: a second thread's
+    limit waits for the first to restore. Written as a class rather than a generator: it
+    wraps every kernel call, where the generator's machinery cost a few microseconds.
+    """
+
+    __slots__ = ("k", "before")
+
+    def __init__(self, k: int):
+        self.k = k
+        self.before = None
+
+    def __enter__(self):
+        ctl = _controls()
+        if ctl:
+            _lock.acquire()
+            try:
+                self.before = [get() for _, get in ctl]
+                for (set_, _), b in zip(ctl, self.before):
+                    if b != self.k:
+                        set_(self.k)
+            except BaseException:
+                _lock.release()
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        ctl = _controls()
+        if ctl:
+            try:
+                for (set_, _), b in zip(ctl, self.before):
+                    if b != self.k:
+                        set_(b)
+            finally:
+                _lock.release()
+        return False
 
 
 def usable_cores() -> int:

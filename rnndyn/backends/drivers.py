@@ -91,6 +91,8 @@ def kernel_array(a, dtype=np.float64) -> np.ndarray:
     argument type, and compiles the kernel once more for each; a copy (when one is
     needed at all) costs far less than that.
     """
+    if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a  # the usual case, without np.require's few microseconds of Python
     return np.require(a, dtype=dtype, requirements=["C", "W", "E"])
 
 
@@ -102,9 +104,8 @@ def cell_args(p, dtype=np.float64):
     Python number the cell held.
     """
     dt = np.dtype(dtype)
-    return p._replace(M=kernel_array(p.M, dt), V=kernel_array(p.V, dt), b=kernel_array(p.b, dt),
-                      Vz=kernel_array(p.Vz, dt), bz=kernel_array(p.bz, dt), alpha=dt.type(p.alpha),
-                      eps=dt.type(p.eps), act=int(p.act), gated=bool(p.gated))
+    return type(p)(dt.type(p.alpha), dt.type(p.eps), int(p.act), bool(p.gated), kernel_array(p.M, dt),
+                   kernel_array(p.V, dt), kernel_array(p.b, dt), kernel_array(p.Vz, dt), kernel_array(p.bz, dt))
 
 
 def map_args(args):

@@ -63,6 +63,8 @@ def scaled_norm(X, axis=None):
     underflows only when the result does (the plain sum of squares leaves the range for norms
     beyond ~1e±154)."""
     X = np.asarray(X, dtype=float)
+    if isinstance(axis, int) and X.shape[axis] == 1:  # |x| itself, the value the scaled sum gives, without its passes
+        return np.abs(np.squeeze(X, axis=axis))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
         amax = np.max(np.abs(X), axis=axis, keepdims=True) if X.size else np.zeros((1,) * X.ndim)
         safe = np.where((amax > 0) & np.isfinite(amax), amax, 1.0)
