@@ -340,8 +340,9 @@ def lyapunov_spectrum(cell, h0, inputs=None, steps=None, k=None, transient=0, re
     exps = S / steps
     order = np.argsort(-np.where(np.isnan(exps), -np.inf, exps), axis=1, kind="stable")
     error = _batch_means_error(exps, blocks, steps, every, n)
-    exps = np.take_along_axis(exps, order, axis=1)
-    error = np.take_along_axis(error, order, axis=1)
+    rows = np.arange(exps.shape[0])[:, None]
+    exps = exps[rows, order]
+    error = error[rows, order]
     error = np.where(div[:, None] >= 0, np.nan, error)
     history = hist_steps = None
     if return_history:
@@ -383,10 +384,14 @@ def _batch_means_error(exps, blocks, steps, every, n):
     first = nb // 2
     m = nb - first
     late_steps = steps - ends[first - 1]
+    lengths = ends[first:] - ends[first - 1:-1]
     with np.errstate(invalid="ignore", divide="ignore"):  # -inf - -inf where a Jacobian was singular
-        X = blocks / np.diff(ends, prepend=0)[None, :, None]
-        late = blocks[:, first:].sum(axis=1) / late_steps
-        half_width = _T975[m - 2] * X[:, first:].std(axis=1, ddof=1) / np.sqrt(nb)
+        late_blocks = blocks[:, first:]
+        late = late_blocks.sum(axis=1) / late_steps
+        X = late_blocks / lengths[None, :, None]
+        # the sample standard deviation over the blocks (ddof = 1), as np.std computes it
+        dev = X - X.sum(axis=1, keepdims=True) / m
+        half_width = _T975[m - 2] * np.sqrt((dev * dev).sum(axis=1) / (m - 1)) / np.sqrt(nb)
         offset = np.abs(exps - late)
         rounding = np.finfo(np.float64).eps * (4 * n + steps * np.abs(exps))
         return half_width + 2.0 * offset + rounding

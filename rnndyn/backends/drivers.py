@@ -360,7 +360,8 @@ def _lyapunov_run(kernel, pargs, h0, inputs, q0, transient, steps, every, nblock
     k = q0.shape[1]
     total = transient + steps
     h = np.array(h0, dtype=np.float64, copy=True)
-    Q = np.array(np.broadcast_to(q0, (B, n, k)), dtype=np.float64, order="C")
+    Q = np.empty((B, n, k))
+    Q[...] = q0
     S = np.zeros((B, k))
     blocks = np.zeros((B, nblocks, k))
     H = -(-steps // every) if history else 0
