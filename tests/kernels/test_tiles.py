@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import from_dtype, njit, types
 
+from rnndyn.kernels.cpu.clv import _solve_rows
 from rnndyn.kernels.cpu.common import (
     _REFLECT_STRIP_MIN,
     _block_step,
@@ -15,7 +16,7 @@ from rnndyn.kernels.cpu.common import (
     _matmul_small,
     _reflect,
 )
-from rnndyn.kernels.cpu.intrinsics import wide_vector_bytes
+from rnndyn.kernels.cpu.intrinsics import fma, wide_vector_bytes
 from rnndyn.kernels.cpu.tiles import (
     SUM_VECS,
     TILE_ROWS,
@@ -25,6 +26,8 @@ from rnndyn.kernels.cpu.tiles import (
     column_sums_strip_wide,
     tile_affine_wide,
     tile_product_wide,
+    tile_solve_upper,
+    tile_solve_upper_wide,
     tiled_affine,
     tiled_column_sums,
     tiled_product,
@@ -32,6 +35,7 @@ from rnndyn.kernels.cpu.tiles import (
     tiled_reflect_run,
     tiled_reflect_run_backward,
     tiled_reflect_wide,
+    tiled_solve_upper,
 )
 from rnndyn.kernels.params import FASTMATH, TANH
 
@@ -379,3 +383,88 @@ def test_reflection_strips_let_non_finite_entries_through():
     assert _strips(got, Vh, 1, True) == 16
     assert np.array_equal(got, ref, equal_nan=True)
     assert not np.isfinite(got[1:, [2, 5, 9]]).any()
+
+
+# --------------------------------------------------------------------------- the triangular solve's tiles
+
+
+@njit(error_model="numpy")
+def _plain_solve_tile(R, C, X, i0, j1, c0, w):
+    """The rounding a tile of tile_solve_upper promises, one entry at a time."""
+    for c in range(c0, c0 + w):
+        acc = np.zeros(TILE_ROWS, R.dtype)
+        for r in range(TILE_ROWS):
+            for j in range(i0 + TILE_ROWS, j1):
+                acc[r] = fma(R[i0 + r, j], X[j, c], acc[r])
+        for r in range(TILE_ROWS - 1, -1, -1):
+            v = C[i0 + r, c] - acc[r]
+            for q in range(r + 1, TILE_ROWS):
+                v = fma(-R[i0 + r, i0 + q], X[i0 + q, c], v)
+            X[i0 + r, c] = v / R[i0 + r, i0 + r]
+
+
+@njit(error_model="numpy")
+def _solve_tile(R, C, X, i0, j1, c0, wide):
+    if wide:
+        tile_solve_upper_wide(R, C, X, i0, j1, c0)
+    else:
+        tile_solve_upper(R, C, X, i0, j1, c0)
+
+
+@njit(error_model="numpy")
+def _tiled_solve(R, C, X):
+    """X = R^-1 C as the CLV backward step solves it: bottom rows, tiles, then the columns left."""
+    k = R.shape[0]
+    kt = k - k % TILE_ROWS
+    _solve_rows(R, C, X, k, kt, 0)
+    mt = tiled_solve_upper(R, C, X, kt)
+    _solve_rows(R, C, X, kt, 0, mt)
+    return mt
+
+
+def _triangular_problem(k, dtype, seed):
+    rng = np.random.default_rng(seed)
+    R = (np.triu(rng.normal(size=(k, k)) * 0.3) + np.diag(rng.uniform(0.5, 2.0, k))).astype(dtype)
+    C = np.triu(rng.normal(size=(k, k))).astype(dtype)
+    return R, C
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("wide", [False, True])
+def test_a_solve_tile_rounds_as_its_plain_loop_on_any_host(dtype, wide):
+    k = 40
+    w = 2 * (64 if wide else 32) // np.dtype(dtype).itemsize
+    R, C = _triangular_problem(k, dtype, 5)
+    below = np.linalg.solve(R.astype(np.float64), C.astype(np.float64)).astype(dtype)  # rows the tile reads
+    for i0, j1 in ((0, min(k, w)), (4, min(k, w + 8)), (8, 8 + 4)):
+        X = np.where(np.arange(k)[:, None] >= i0 + TILE_ROWS, below, np.nan).astype(dtype)
+        X[j1:] = 0.0
+        ref = X.copy()
+        _plain_solve_tile(R, C, ref, i0, j1, 0, w)
+        _solve_tile(R, C, X, i0, j1, 0, wide)
+        assert np.array_equal(X[i0:i0 + TILE_ROWS, :w], ref[i0:i0 + TILE_ROWS, :w])
+        assert np.isnan(X[:i0]).all() and np.isnan(X[i0:i0 + TILE_ROWS, w:]).all()  # nothing written outside
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 140), dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))
+def test_the_tiled_triangular_solve_solves_and_keeps_the_lower_zeros(k, dtype, seed):
+    R, C = _triangular_problem(k, dtype, seed)
+    X = np.zeros((k, k), dtype)
+    for _ in range(2):  # a second solve into the same X, as the backward steps reuse it
+        mt = _tiled_solve(R, C, X)
+    assert 0 <= mt <= k
+    assert np.all(np.tril(X, -1) == 0)
+    ref = np.linalg.solve(R.astype(np.float64), C.astype(np.float64))
+    tol = 1e-12 if dtype == np.float64 else 2e-4
+    assert np.abs(X - ref).max() <= tol * max(1.0, np.abs(ref).max())
+
+
+def test_a_solve_that_cannot_be_tiled_is_left_to_the_loops():
+    R, C = _triangular_problem(16, np.float64, 1)
+
+    @njit
+    def cover(R, C, X):
+        return tiled_solve_upper(R, C, X, 16)
+
+    assert cover(np.asfortranarray(R), C, np.zeros((16, 16))) == 0

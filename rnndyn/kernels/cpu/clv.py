@@ -12,7 +12,9 @@ kept. Twins:
 
 No fast-math anywhere in this module: the QR, the triangular solves and the log
 growth rates must round like the reference (and a reciprocal taken by fast-math
-could overflow where the division does not).
+could overflow where the division does not). The backward step's solve runs in
+register tiles (:func:`rnndyn.kernels.cpu.tiles.tiled_solve_upper`), whose fused
+multiply-adds are single roundings, not fast-math.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from rnndyn.kernels.cpu.common import (
     _state_and_derivative,
 )
 from rnndyn.kernels.cpu.maps import JAC, RULE, _matmul_plain, f8_1, f8_2, f8_3, i8, i8_1
+from rnndyn.kernels.cpu.tiles import tiled_solve_upper
 
 f8_4 = types.float64[:, :, :, ::1]
 
@@ -314,6 +317,28 @@ def _pair_angles(C, out):
         out[i] = 2.0 * math.atan2(math.sqrt(dm), math.sqrt(dp))
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _solve_rows(R, C, X, row_hi, row_lo, c_lo):
+    """Rows row_hi - 1 … row_lo of X = R^{-1} C (upper triangular, k × k) on the columns c_lo … k - 1, given the
+    rows below: bottom up, each update an axpy along a contiguous row of X (row m of an upper-triangular X is
+    zero left of m), which vectorises where a dot product per entry would not."""
+    k = R.shape[0]
+    for row in range(row_hi - 1, row_lo - 1, -1):
+        xr = X[row]
+        cr = C[row]
+        rr = R[row]
+        for c in range(c_lo, k):
+            xr[c] = cr[c] if c >= row else 0.0
+        for m in range(row + 1, k):
+            f = rr[m]
+            xm = X[m]
+            for c in range(max(m, c_lo), k):
+                xr[c] -= f * xm[c]
+        d = rr[row]
+        for c in range(max(row, c_lo), k):
+            xr[c] = xr[c] / d
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def clv_backward(R, QV, C, r_hi, r_lo, roff, steps, every, growth, split, angles, pairs, diverged_at, blas_min_n):
     """Backward pass of the CLVs over stored rows r_hi - 1 … r_lo (see ``numpy.clv.clv_backward``)."""
@@ -326,28 +351,18 @@ def clv_backward(R, QV, C, r_hi, r_lo, roff, steps, every, growth, split, angles
             continue
         s = split[bb]
         Cb = C[bb].copy()
-        X = np.empty((k, k))
+        X = np.zeros((k, k))  # tiled_solve_upper leaves the zeros under the diagonal of a strip alone
+        kt = k - k % 4
         A = np.empty((k, k))
         nrm = np.empty(k)
         P = np.empty((n, k))
         for r in range(r_hi - 1, r_lo - 1, -1):
             Rr = R[bb, r - roff]
-            # X = R^{-1} C by rows, bottom up: each update is an axpy along a contiguous row of X (row m of an
-            # upper-triangular X is zero left of m), which vectorises where a dot product per entry would not
-            for row in range(k - 1, -1, -1):
-                xr = X[row]
-                cr = Cb[row]
-                rr = Rr[row]
-                for c in range(k):
-                    xr[c] = cr[c] if c >= row else 0.0
-                for m in range(row + 1, k):
-                    f = rr[m]
-                    xm = X[m]
-                    for c in range(m, k):
-                        xr[c] -= f * xm[c]
-                d = rr[row]
-                for c in range(row, k):
-                    xr[c] = xr[c] / d
+            # X = R^{-1} C: the rows that do not fill a tile of four first (the bottom ones), then the tiles on
+            # the whole column strips, then the columns the strips left, by rows
+            _solve_rows(Rr, Cb, X, k, kt, 0)
+            mt = tiled_solve_upper(Rr, Cb, X, kt)
+            _solve_rows(Rr, Cb, X, kt, 0, mt)
             for c in range(k):
                 nrm[c] = 0.0
             for row in range(k):

@@ -45,6 +45,14 @@ takes one pass over the rows per reflection instead of two, each row's update
 also adding it into the next reflector's ``w``: on a Zen 4 core the 128 x 128
 QR went from 385-470 to 235-270 µs, again bit for bit.
 
+The triangular solve of the covariant vectors' backward step, X = R⁻¹C with R and C
+upper triangular (:func:`tiled_solve_upper`), keeps a tile of 4 rows of X by two vectors
+in registers while the rows below it pass, then finishes the tile's own 4 × 4 triangle
+there: at k = 128 it went from 180-250 to 25-31 µs on a Zen 4 core, where the row-by-row
+solve paid a loop entry and a reload of the row it updates for each of its ~8000 short
+axpys. Its rounding is its own (fused multiply-adds, the sum below the tile first), not
+the plain loop's; it solves to the same accuracy.
+
 Rounding
 --------
 Each entry is accumulated as ``fma(M[i, j], H[j, c], acc)`` from ``acc = 0``,
@@ -508,6 +516,66 @@ tiled_reflect_run_backward = _reflect_run_intrinsic(True)
 tiled_reflect_wide = _reflect_intrinsic(64)
 
 
+def _solve_codegen(context, builder, sig, args, vector_bytes):
+    """X[i0:i0+4, strip] from R, C and the rows of X below the tile (see :func:`tiled_solve_upper`)."""
+    r_t, c_t, x_t = sig.args[:3]
+    R, C, X, i0, j1, c0 = args
+    ety = context.get_value_type(r_t.dtype)
+    lanes = _lanes(r_t.dtype, vector_bytes)
+    vty = ir.VectorType(ety, lanes)
+    align = r_t.dtype.bitwidth // 8
+    i64 = ir.IntType(64)
+    i0 = context.cast(builder, i0, sig.args[3], types.int64)
+    j1 = context.cast(builder, j1, sig.args[4], types.int64)
+    c0 = context.cast(builder, c0, sig.args[5], types.int64)
+    r_data, _, ldr = _rows(context, builder, r_t, R)
+    c_data, _, ldc = _rows(context, builder, c_t, C)
+    x_data, _, ldx = _rows(context, builder, x_t, X)
+    zero = ir.Constant(vty, [ir.Constant(ety, 0.0)] * lanes)
+    acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(TILE_VECS)] for _ in range(TILE_ROWS)]
+    # the rows below the tile, j = i0 + 4 .. j1 - 1: R's columns and X's rows from there on
+    lo = builder.add(i0, ir.Constant(i64, TILE_ROWS))
+    _accumulate(builder, acc, builder.gep(r_data, [lo]), ldr, i0, builder.gep(x_data, [builder.mul(lo, ldx)]), ldx,
+                c0, builder.sub(j1, lo), vty, align)
+    x = [None] * TILE_ROWS
+    for r in range(TILE_ROWS - 1, -1, -1):  # then the tile's own triangle, bottom up, in registers
+        row = builder.add(i0, ir.Constant(i64, r))
+
+        def r_at(col):
+            return builder.load(builder.gep(r_data, [builder.add(builder.mul(row, ldr), col)]))
+
+        val = []
+        for v in range(TILE_VECS):
+            col = builder.add(c0, ir.Constant(i64, v * lanes))
+            cv = builder.load(_vector_at(builder, c_data, builder.add(builder.mul(row, ldc), col), vty), align=align)
+            val.append(builder.fsub(cv, builder.load(acc[r][v])))
+        for q in range(r + 1, TILE_ROWS):
+            f = _broadcast(builder, builder.fneg(r_at(builder.add(i0, ir.Constant(i64, q)))), vty)
+            val = [emit_fma(builder, f, x[q][v], val[v]) for v in range(TILE_VECS)]
+        d = _broadcast(builder, r_at(row), vty)
+        x[r] = [builder.fdiv(val[v], d) for v in range(TILE_VECS)]
+        for v in range(TILE_VECS):
+            col = builder.add(c0, ir.Constant(i64, v * lanes))
+            builder.store(x[r][v], _vector_at(builder, x_data, builder.add(builder.mul(row, ldx), col), vty),
+                          align=align)
+    return context.get_dummy_value()
+
+
+def _solve_intrinsic(vector_bytes):
+    @intrinsic
+    def tile_solve_upper(typingctx, R, C, X, i0, j1, c0):
+        if not (_tileable(R, C, X) and all(isinstance(a, types.Integer) for a in (i0, j1, c0))):
+            return None
+        sig = types.void(R, C, X, i0, j1, c0)
+
+        def codegen(context, builder, sig, args):
+            return _solve_codegen(context, builder, sig, args, vector_bytes)
+
+        return sig, codegen
+
+    return tile_solve_upper
+
+
 #: ``tile_product(M, H, out, i0, c0)``: ``out[i0:i0+4, c0:c0+w] = M[i0:i0+4, :] @ H[:, c0:c0+w]`` with
 #: w = TILE_VECS * (32 // itemsize); M (n_out, n), H (n, m), out (n_out, m), C-contiguous, one float type. The
 #: tile must lie inside ``out``: no bounds are checked.
@@ -520,6 +588,15 @@ tile_product_wide = _tile_product_intrinsic(64)
 tile_affine = _tile_affine_intrinsic(_VECTOR_BYTES)
 #: The same tile with 512-bit vectors.
 tile_affine_wide = _tile_affine_intrinsic(64)
+
+#: ``tile_solve_upper(R, C, X, i0, j1, c0)``: rows i0 .. i0 + 3 of X = R^-1 C on the columns c0 .. c0 + w - 1,
+#: for upper-triangular R (k, k), given the rows i0 + 4 .. j1 - 1 of X on those columns (``j1 >= i0 + 4``; the
+#: rows from j1 on must be zero there): ``X[i] = (C[i] - sum_j R[i, j] X[j]) / R[i, i]``, the sum over the rows
+#: below the tile accumulated from 0 with j ascending, then the tile's own rows from the bottom. No bounds are
+#: checked.
+tile_solve_upper = _solve_intrinsic(_VECTOR_BYTES)
+#: The same tile with 512-bit vectors.
+tile_solve_upper_wide = _solve_intrinsic(64)
 
 #: ``column_sums_strip(H, acc, c0)``: ``acc[c0:c0+w] = H[:, c0:c0+w].sum(axis=0)``, the rows added in order from
 #: 0, w = SUM_VECS * (32 // itemsize); no bounds are checked.
@@ -582,6 +659,43 @@ def _tiled_affine(M, H, b, V, X, out):
             for i in range(0, nt, TILE_ROWS):
                 tile_affine(M, H, b, V, X, out, i, c)
         return nt, mt
+
+    return impl
+
+
+def tiled_solve_upper(R, C, X, kt):
+    """Rows ``0 .. kt - 1`` of ``X = R^-1 C`` for upper-triangular ``R`` and ``C`` (k, k) on the whole column
+    strips, given the rows from ``kt`` on (``kt`` a multiple of 4); returns ``mt``, the columns it covered (0 for
+    arrays it cannot take). ``X`` must be zero below the diagonal on entry: a strip leaves the rows under its last
+    column alone.
+
+    A tile of 4 rows by two vectors keeps its sum over the rows below it in registers, each row of ``X`` loaded
+    once per tile for four rows of ``R``, where a row-by-row solve loads and stores the row it updates for every
+    term (and pays a loop entry per short axpy).
+    """
+    raise NotImplementedError("tiled_solve_upper is only callable from @njit code")
+
+
+@overload(tiled_solve_upper, jit_options={"error_model": "numpy"})
+def _tiled_solve_upper(R, C, X, kt):
+    if not _tileable(R, C, X):
+        return lambda R, C, X, kt: 0
+    w = _tile_columns(R.dtype)
+    ww = _wide_columns(R.dtype)
+    wide_step = ww or w
+
+    def impl(R, C, X, kt):
+        k = R.shape[0]
+        mw, mt = _strip_ends(k, w, ww)
+        for c in range(0, mw, wide_step):
+            top = min(k, c + wide_step)  # rows from top on are zero in the strip
+            for i in range((min(top, kt) - 1) // TILE_ROWS * TILE_ROWS, -1, -TILE_ROWS):
+                tile_solve_upper_wide(R, C, X, i, top, c)
+        for c in range(mw, mt, w):
+            top = min(k, c + w)
+            for i in range((min(top, kt) - 1) // TILE_ROWS * TILE_ROWS, -1, -TILE_ROWS):
+                tile_solve_upper(R, C, X, i, top, c)
+        return mt
 
     return impl
 
