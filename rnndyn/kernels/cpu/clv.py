@@ -240,7 +240,7 @@ def _split_angle(C, s, A):
     eigenvalue of the smaller Gram matrix of A (scaled by max|a_ij| first so
     that it neither overflows nor underflows). A large σ_max (a near-tangency)
     keeps its relative accuracy, so small angles are accurate relative to
-    themselves. ``A`` (≥ s rows, ≥ k - s columns) is scratch. NaN when C is
+    themselves. ``A`` (≥ k - s rows, ≥ s columns) is scratch. NaN when C is
     not finite; 0 when a stable vector lies in the unstable subspace (a zero
     diagonal of C22).
     """
@@ -253,46 +253,62 @@ def _split_angle(C, s, A):
     for j in range(s, k):
         if C[j, j] == 0.0:
             return 0.0
-    amax = 0.0
+    # A is kept transposed in the scratch, At[j, i] = a_ij, so that the substitution's updates run along the s
+    # rows of A at once (one loop entry per pair j < c instead of one per row and j); each entry gets the same
+    # operations in the same order as a row-by-row forward substitution
+    At = A
     for i in range(s):
-        ai = A[i]
         ci = C[i]
         for j in range(m):
-            ai[j] = ci[s + j]
-        # a_i C22 = c_i, i.e. C22ᵀ a_iᵀ = c_iᵀ, by forward substitution as axpys along the rows of C22
+            At[j, i] = ci[s + j]
+    for j in range(m):
+        d = C[s + j, s + j]
+        aj = At[j]
+        for i in range(s):
+            aj[i] = aj[i] / d
+        cj = C[s + j]
+        for c in range(j + 1, m):
+            f = cj[s + c]
+            ac = At[c]
+            for i in range(s):
+                ac[i] -= aj[i] * f
+    amax = 0.0
+    for i in range(s):  # in the order of A's rows: after a NaN the next entry replaces it, as before
         for j in range(m):
-            v = ai[j] / C[s + j, s + j]
-            ai[j] = v
-            cj = C[s + j]
-            for c in range(j + 1, m):
-                ai[c] -= v * cj[s + c]
-        for j in range(m):
-            v = abs(ai[j])
+            v = abs(At[j, i])
             if not v <= amax:
                 amax = v
     if amax == 0.0:
         return 0.5 * math.pi
     if not math.isfinite(amax):
         return 0.0 if amax == math.inf else np.nan
-    for i in range(s):  # each entry divided once, not once per product it enters: the same values
-        ai = A[i]
-        for j in range(m):
-            ai[j] = ai[j] / amax
+    for j in range(m):  # each entry divided once, not once per product it enters: the same values
+        aj = At[j]
+        for i in range(s):
+            aj[i] = aj[i] / amax
     small = min(s, m)
-    G = np.empty((small, small))
-    for p in range(small):
-        for q in range(p + 1):
-            acc = 0.0
-            if s <= m:  # A Aᵀ
-                ap = A[p]
-                aq = A[q]
-                for j in range(m):
-                    acc += ap[j] * aq[j]
-            else:  # Aᵀ A
+    G = np.zeros((small, small))
+    if s <= m:  # A Aᵀ, each entry summed over j ascending, the rows of At along q
+        for j in range(m):
+            aj = At[j]
+            for p in range(s):
+                apj = aj[p]
+                gp = G[p]
+                for q in range(p + 1):
+                    gp[q] += apj * aj[q]
+    else:  # Aᵀ A
+        for p in range(small):
+            ap = At[p]
+            gp = G[p]
+            for q in range(p + 1):
+                aq = At[q]
+                acc = 0.0
                 for i in range(s):
-                    acc += A[i, p] * A[i, q]
-            G[p, q] = acc
-            G[q, p] = acc
+                    acc += ap[i] * aq[i]
+                gp[q] = acc
+    for p in range(small):
+        for q in range(p):
+            G[q, p] = G[p, q]
     lam = G[0, 0] if small == 1 else np.linalg.eigvalsh(G)[small - 1]
     return math.atan2(1.0 / amax, math.sqrt(lam))
 
