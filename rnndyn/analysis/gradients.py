@@ -392,13 +392,13 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
                       "near the float64 limit, and the gradients are not finite either", DivergenceWarning,
                       stacklevel=2)
     if not len(lost) and not len(back) and forward_ok.all():
-        sums = {"loss": total, "dW": dW, "dV": dV, "db": db, "dVz": dVz, "dbz": dbz, "dU": dU, "dc": dc}
-        if kind != "vanilla":
-            sums.update(deps=deps, dgamma=trace)
         # one test over all the sums; the names only when it fails
-        scalars = (total, float(deps), trace) if kind != "vanilla" else (total,)
+        scalars = (total, deps, trace) if kind != "vanilla" else (total,)
         if not (all(map(math.isfinite, scalars))
                 and np.isfinite(np.concatenate((dW.ravel(), dV.ravel(), db, dVz.ravel(), dbz, dU.ravel(), dc))).all()):
+            sums = {"loss": total, "dW": dW, "dV": dV, "db": db, "dVz": dVz, "dbz": dbz, "dU": dU, "dc": dc}
+            if kind != "vanilla":
+                sums.update(deps=deps, dgamma=trace)
             bad = [name for name, v in sums.items() if not np.all(np.isfinite(v))]
             warnings.warn(f"{', '.join(bad)} overflowed when summed over time and the batch, although every "
                           "∂L/∂h_t is finite: the weights or states are near the float64 limit", DivergenceWarning,
