@@ -50,14 +50,13 @@ def _simulate_block(b0, m, h0, inputs, alpha, eps, act, gated, M, V, b, Vz, bz, 
     fused2d = n == 2 and d == 0 and not gated
     tiled = fused2d and act == TANH
     dt = final.dtype
-    Ht = np.empty((2, TILE_2D if tiled else 0), dt)
-    chk = np.empty(TILE_2D if tiled else 0, dt)
+    Ht = np.empty((3, TILE_2D if tiled else 0), dt)
     end = b0 + m
     k0 = b0
     while k0 < end:
         if tiled:
             while end - k0 >= TILE_2D and _tile_2d(k0, h0, T, alpha, eps, M, b, stride, out, final, diverged_at,
-                                                   Ht, chk):
+                                                   Ht):
                 k0 += TILE_2D
             if k0 >= end:
                 break
