@@ -135,14 +135,13 @@ def warn_divergence(diverged_at: np.ndarray, what: str = "trajectory") -> None:
     if not diverged_at.size or diverged_at.max() < 0:  # one pass without a temporary: a grid has 1e5-1e6 entries
         return
     bad = diverged_at >= 0
-    if bad.any():
-        k = int(bad.sum())
-        warnings.warn(
-            f"{k} {what if k == 1 else _plural(what)} of {diverged_at.size} became non-finite "
-            f"(first at step {int(diverged_at[bad].min())}); see the result's diverged_at",
-            DivergenceWarning,
-            stacklevel=3,
-        )
+    k = int(bad.sum())
+    warnings.warn(
+        f"{k} {what if k == 1 else _plural(what)} of {diverged_at.size} became non-finite "
+        f"(first at step {int(diverged_at[bad].min())}); see the result's diverged_at",
+        DivergenceWarning,
+        stacklevel=3,
+    )
 
 
 def _unbatch(x, batched):

@@ -458,7 +458,8 @@ def _block_step_2d(H, Hn, alpha, eps, act, M, b, acc):
 
 
 #: States per tile of :func:`_tile_2d`: 8 vectors of 8 lanes, so a tile's loop is whole vectors with no
-#: remainder, and a tile's states (1 KB in float64, with their check sums) stay in L1 through all its steps.
+#: remainder, and a tile's scratch (1.5 KB in float64: the states and their check sums) stays in L1 through all
+#: its steps.
 TILE_2D = 64
 _HALF_2D = TILE_2D // 2
 
