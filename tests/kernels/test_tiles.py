@@ -21,9 +21,11 @@ from rnndyn.kernels.cpu.tiles import (
     SUM_VECS,
     TILE_ROWS,
     _lanes,
+    _tile_columns,
     _wide_columns,
     column_sums_strip,
     column_sums_strip_wide,
+    pack_panels,
     tile_affine_wide,
     tile_product_wide,
     tile_solve_upper,
@@ -31,6 +33,7 @@ from rnndyn.kernels.cpu.tiles import (
     tiled_affine,
     tiled_column_sums,
     tiled_product,
+    tiled_product_panels,
     tiled_reflect,
     tiled_reflect_run,
     tiled_reflect_run_backward,
@@ -144,6 +147,32 @@ def test_arrays_that_cannot_be_tiled_are_left_to_the_loops():
     _matmul_small(Mt, H, got)
     _plain_affine(M, H, np.zeros(8), V[:, :0], X[:0], ref)
     assert np.array_equal(got, ref)
+
+
+@njit(fastmath=_FM, error_model="numpy")
+def _panels(M, H, out):
+    P = pack_panels(H)
+    return P, tiled_product_panels(M, P, out)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_out=st.integers(1, 40), n=st.integers(0, 40), m=st.integers(1, 70),
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**32 - 1))
+def test_panel_tiles_round_as_the_strips_of_the_matrix(n_out, n, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    M = rng.normal(size=(n_out, n)).astype(dtype)
+    H = rng.normal(size=(n, m)).astype(dtype)
+    w = _wide_columns(from_dtype(np.dtype(dtype))) or _tile_columns(from_dtype(np.dtype(dtype)))
+    got = np.full((n_out, m), np.nan, dtype)
+    P, nt = _panels(M, H, got)
+    k = m // w
+    assert P.shape == (k, n, w) and nt == n_out - n_out % TILE_ROWS
+    for s in range(k):  # each panel holds its columns of H, row by row
+        assert np.array_equal(P[s], H[:, s * w:(s + 1) * w])
+    ref = np.empty((n_out, m), dtype)
+    _plain_affine(M, H, np.zeros(n_out, dtype), np.zeros((n_out, 0), dtype), np.zeros((0, m), dtype), ref)
+    assert np.array_equal(got[:nt, :k * w], ref[:nt, :k * w])
+    assert np.isnan(got[nt:]).all() and np.isnan(got[:, k * w:]).all()  # nothing written outside the tiles
 
 
 @pytest.mark.parametrize("n,m,d", [(32, 32, 1), (13, 21, 2), (4, 8, 0), (3, 5, 1)])
