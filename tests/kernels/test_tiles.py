@@ -175,6 +175,24 @@ def test_panel_tiles_round_as_the_strips_of_the_matrix(n_out, n, m, dtype, seed)
     assert np.isnan(got[nt:]).all() and np.isnan(got[:, k * w:]).all()  # nothing written outside the tiles
 
 
+@njit(fastmath=_FM, error_model="numpy")
+def _tiled_panels(M, P, out):
+    return tiled_product_panels(M, P, out)
+
+
+def test_panels_of_another_shape_are_left_to_the_caller():
+    M = np.ones((8, 8))
+    w = _wide_columns(types.float64) or _tile_columns(types.float64)
+    out = np.zeros((8, 64))
+    assert _tiled_panels(M, np.ones((2, 8, w // 2)), out) == 0  # narrower than a tile
+    assert _tiled_panels(M, np.ones((2, 7, w)), out) == 0  # not M's inner dimension
+    assert _tiled_panels(M, np.ones((64 // w + 1, 8, w)), out) == 0  # more columns than out has
+    assert _tiled_panels(np.asfortranarray(M), np.ones((1, 8, w)), out) == 0
+    assert not out.any()
+    assert _tiled_panels(M, np.ones((1, 8, w)), out) == 8
+    assert (out[:, :w] == 8.0).all() and not out[:, w:].any()
+
+
 @pytest.mark.parametrize("n,m,d", [(32, 32, 1), (13, 21, 2), (4, 8, 0), (3, 5, 1)])
 def test_block_step_with_tiles_is_the_plain_step(n, m, d):
     M, H, b, V, X = _problem(n, m, d, np.float64, n + m)

@@ -178,8 +178,7 @@ def _step_product(X, Y, P, out):
     m = X.shape[0]
     n = Y.shape[1]
     if m % 4 == 0 and n % 8 == 0 and m * n <= 4096:
-        if P.shape[0] * P.shape[2] == n:
-            tiled_product_panels(X, P, out)
+        if P.shape[0] * P.shape[2] == n and tiled_product_panels(X, P, out) == m:
             return
         nt, mt = tiled_product(X, Y, out)
         if nt == m and mt == n:

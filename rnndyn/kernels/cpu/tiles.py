@@ -642,7 +642,8 @@ def pack_panels(H):
 def tiled_product_panels(M, P, out):
     """``out[:, :k w] = M @ H[:, :k w]`` from the k panels ``P`` of H (:func:`pack_panels`) on the whole 4-row
     tiles; returns the rows it covered (the columns are all of the panels'). Same rounding as
-    :func:`tiled_product`, whose tiles these are."""
+    :func:`tiled_product`, whose tiles these are. Panels of another width or shape than ``pack_panels``
+    makes for these arrays, or arrays that cannot be tiled, cover nothing: 0."""
     raise NotImplementedError("tiled_product_panels is only callable from @njit code")
 
 
@@ -668,12 +669,15 @@ def _pack_panels(H):
 def _tiled_product_panels(M, P, out):
     if not (_tileable(M, out) and isinstance(P, types.Array) and P.ndim == 3 and P.layout == "C"
             and P.dtype == M.dtype):
-        return None
+        return lambda M, P, out: 0
+    w = _wide_columns(M.dtype) or _tile_columns(M.dtype)
     tile = tile_product_panel_wide if _wide_columns(M.dtype) else tile_product_panel
 
     def impl(M, P, out):
+        # the tiles read w columns of each panel and write w columns of out per panel: anything else covers nothing
+        if P.shape[2] != w or P.shape[1] != M.shape[1] or P.shape[0] * w > out.shape[1] or out.shape[0] < M.shape[0]:
+            return 0
         nt = M.shape[0] - M.shape[0] % TILE_ROWS
-        w = P.shape[2]
         for s in range(P.shape[0]):
             Ps = P[s]
             for i in range(0, nt, TILE_ROWS):
