@@ -370,7 +370,7 @@ def bptt(cell, h0, inputs=None, steps=None, loss="last", targets=None, readout=N
         dW = dM - dM.T if kind == "antisymmetric" else dM
         total = float(np.sum(losses))
         trace = float(np.trace(dM))
-        dgamma = None if kind == "vanilla" else float(np.trace(-dM))
+        dgamma = None if kind == "vanilla" else -trace  # tr(-dM), exactly: negation does not round
     forward_ok = div < 0
     # A trajectory can stay finite forward and still overflow backward (exploding gradients): said per
     # trajectory, whatever the others did.
